@@ -1,0 +1,218 @@
+"""Reading documents: seed folders (txt, md, html, jsonl, csv) and Hugging Face datasets.
+
+Documents are yielded one at a time so the builder's memory follows the dataset it makes,
+not the size of the raw corpus.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from training.config import DatasetConfig, ReaderConfig
+from training.errors import StanceError
+from training.segment import segment
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One document: an id derived from its source, its decoded text and where it came from."""
+
+    doc_id: str
+    text: str
+    source: str
+    markdown: bool = False
+
+
+_CONTROL = {c for c in range(32) if c not in (9, 10, 12, 13)}
+
+
+def decode(data: bytes, source: str) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or cp1252; refuse anything else."""
+    if data.startswith(codecs.BOM_UTF8):
+        return _strict(data[3:], "utf-8", source)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _strict(data, "utf-16", source)
+    if b"\x00" in data:
+        raise StanceError(f"binary or unsupported file: {source} contains NUL bytes (save it as UTF-8 text)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    text = _strict(data, "cp1252", source)
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    # cp1252 maps nearly every byte to something; text in another legacy encoding shows up
+    # as a dense run of accented letters, which real cp1252 prose never has.
+    if non_ascii > max(8, len(text) // 20):
+        raise StanceError(f"unsupported text encoding: {source} is neither UTF-8, UTF-16 with BOM nor cp1252 (convert it to UTF-8)")
+    return text
+
+
+def _strict(data: bytes, encoding: str, source: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"cannot decode {source} as {encoding} at byte {exc.start} (convert it to UTF-8)") from None
+    if any(ord(ch) in _CONTROL for ch in text[:100_000]):
+        raise StanceError(f"binary or unsupported file: {source} contains control characters (save it as UTF-8 text)")
+    return text
+
+
+class _VisibleText(HTMLParser):
+    """Collect the text a browser would show, one line per block element."""
+
+    _HIDDEN = {"script", "style", "head", "noscript", "template", "svg"}
+    _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
+               "header", "footer", "blockquote", "title", "ul", "ol", "table", "hr", "aside", "nav"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(" ".join(data.split("\n")))
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML page, paragraphs separated by blank lines."""
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
+    return "\n".join(lines).strip()
+
+
+def _doc_id(path: Path, root: Path) -> str:
+    rel = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+    return rel.with_suffix("").as_posix()
+
+
+def is_document(path: Path, root: Path, reader: ReaderConfig) -> bool:
+    """True for files that hold documents (not annotations, metadata or hidden files)."""
+    name = path.name
+    rel_parts = path.relative_to(root).parts if path.is_relative_to(root) else (name,)
+    if any(part.startswith((".", "_")) for part in rel_parts):
+        return False
+    if name.endswith(reader.gold_suffix) or name in (reader.metadata_file, reader.agreement_file):
+        return False
+    return path.suffix.lower() in reader.extensions
+
+
+def list_documents(root: Path, reader: ReaderConfig) -> list[Path]:
+    """All document files under ``root``, sorted so the order never depends on the file system."""
+    if not root.exists():
+        raise StanceError(f"seeds directory not found: {root} (pass an existing folder with --seeds)")
+    if not root.is_dir():
+        raise StanceError(f"not a directory: {root} (pass a folder of documents with --seeds)")
+    files = sorted((p for p in root.rglob("*") if p.is_file() and is_document(p, root, reader)), key=lambda p: p.as_posix())
+    if not files:
+        exts = ", ".join(reader.extensions)
+        raise StanceError(f"no documents in {root} (add files ending in {exts})")
+    return files
+
+
+def read_file(path: Path, root: Path, reader: ReaderConfig) -> Iterator[Document]:
+    """Yield the documents stored in one file (one for text formats, one per row otherwise)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StanceError(f"cannot read {path}: {exc.strerror} (check its permissions)") from None
+    text = decode(data, str(path))
+    doc_id = _doc_id(path, root)
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        yield Document(doc_id, html_to_text(text), str(path))
+    elif suffix == ".jsonl":
+        yield from _jsonl_rows(text, path, doc_id, reader)
+    elif suffix == ".csv":
+        yield from _csv_rows(text, path, doc_id, reader)
+    else:
+        yield Document(doc_id, text, str(path), markdown=suffix == ".md")
+
+
+def _jsonl_rows(text: str, path: Path, doc_id: str, reader: ReaderConfig) -> Iterator[Document]:
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise StanceError(f"malformed JSON: {path}:{lineno}: {exc.msg} (fix or remove that line)") from None
+        if not isinstance(row, dict) or not isinstance(row.get(reader.text_column), str):
+            raise StanceError(f"missing text: {path}:{lineno} has no string field '{reader.text_column}' (set reader.text_column)")
+        row_id = str(row.get(reader.id_column, lineno))
+        yield Document(f"{doc_id}/{row_id}", row[reader.text_column], f"{path}:{lineno}")
+
+
+def _csv_rows(text: str, path: Path, doc_id: str, reader: ReaderConfig) -> Iterator[Document]:
+    csv.field_size_limit(sys.maxsize)
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    if rows.fieldnames is None or reader.text_column not in rows.fieldnames:
+        cols = ", ".join(rows.fieldnames or [])
+        raise StanceError(f"missing column: {path}:1 has no column '{reader.text_column}' (columns: {cols}; set reader.text_column or --text-column)")
+    for n, row in enumerate(rows, 1):
+        row_id = row.get(reader.id_column) or str(n)
+        yield Document(f"{doc_id}/{row_id}", row[reader.text_column] or "", f"{path}:{rows.line_num}")
+
+
+def read_folder(root: Path, reader: ReaderConfig) -> Iterator[Document]:
+    """Yield every document under ``root`` in a stable order."""
+    for path in list_documents(root, reader):
+        yield from read_file(path, root, reader)
+
+
+def read_hf(name_or_path: str, text_column: str, id_column: str | None = None) -> Iterator[Document]:
+    """Yield documents from a Hugging Face dataset: a saved dataset, parquet files or a hub name."""
+    import datasets
+
+    path = Path(name_or_path)
+    try:
+        if path.is_dir() and ((path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists()):
+            loaded = datasets.load_from_disk(str(path))
+        elif path.suffix == ".parquet" or (path.is_dir() and any(path.glob("*.parquet"))):
+            files = [str(path)] if path.is_file() else sorted(str(p) for p in path.glob("*.parquet"))
+            loaded = datasets.load_dataset("parquet", data_files=files)
+        else:
+            loaded = datasets.load_dataset(name_or_path)
+    except StanceError:
+        raise
+    except Exception as exc:  # the hub client raises many types; the user needs one line
+        raise StanceError(f"cannot load Hugging Face dataset {name_or_path}: {str(exc).splitlines()[0]}") from None
+    splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [("train", loaded)]
+    base = path.name if path.exists() else name_or_path
+    for split, ds in splits:
+        if text_column not in ds.column_names:
+            cols = ", ".join(ds.column_names)
+            raise StanceError(f"missing column: {name_or_path} split '{split}' has no column '{text_column}' (columns: {cols}; use --text-column)")
+        for i, row in enumerate(ds):
+            row_id = str(row[id_column]) if id_column and id_column in row else str(i)
+            yield Document(f"{base}/{split}/{row_id}", row[text_column] or "", f"{name_or_path}[{split}][{i}]")
+
+
+def segment_file(path: Path, config: DatasetConfig) -> Iterator[dict[str, object]]:
+    """Sentences of every document in one file, as the builder cuts them."""
+    root = path.parent
+    for doc in read_file(path, root, config.reader):
+        for span in segment(doc.text, config.cleaning, config.segmentation, doc.markdown):
+            yield {"text": span.text, "doc_id": doc.doc_id, "index": span.index, "start": span.start, "end": span.end}

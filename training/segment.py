@@ -1,0 +1,162 @@
+"""Page-furniture cleaning and sentence segmentation, shared by the builder and ``predict``.
+
+Both steps work on character offsets into the decoded document, so every sentence can be
+traced back to the exact span it came from and keeps the document's own characters
+(curly quotes, dashes and non-Latin digits are never rewritten).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from training.config import CleaningConfig, SegmentationConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A sentence: its text (whitespace runs collapsed) and its offsets in the document."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_WS = re.compile(r"\s+")
+# Terminal punctuation plus any closing quotes or brackets that belong to the sentence.
+_TERMINAL = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+_TOKEN_BEFORE = re.compile(r"([\w.\-]*)\.$")
+_OPENERS = "\"'“‘«([—–-"
+_MARKDOWN_PREFIX = re.compile(r"^(?:#{1,6}\s+|>\s+|[-*+]\s+|\d{1,3}[.)]\s+)")
+
+
+@lru_cache(maxsize=16)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+def _lines(text: str) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) of each line's content, line breaks excluded."""
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _LINE.match(text, pos)
+        assert m is not None  # the pattern matches the empty string
+        line = m.group(0)
+        content = line.rstrip("\r\n")
+        yield pos, pos + len(content)
+        if m.end() == pos:
+            break
+        pos = m.end()
+
+
+def content_blocks(text: str, cleaning: CleaningConfig, markdown: bool = False) -> list[tuple[int, int]]:
+    """Return (start, end) spans of the lines that carry content after furniture is dropped.
+
+    A line is dropped when it matches one of ``cleaning.drop_lines`` or when it repeats the
+    document's first line (the title). A matching ``cleaning.strip_prefixes`` pattern (a
+    dateline such as ``AMMAN, May 3 (Wire) -``) is cut from the start of a line.
+    Hard-wrapped lines are joined: a line starting in lower case continues the previous one.
+    """
+    drops = _compiled(tuple(cleaning.drop_lines))
+    prefixes = _compiled(tuple(cleaning.strip_prefixes))
+    blocks: list[list[int]] = []
+    title: str | None = None
+    previous_blank = True
+    for start, end in _lines(text):
+        line = text[start:end]
+        stripped = line.strip()
+        if not stripped:
+            previous_blank = True
+            continue
+        lead = len(line) - len(line.lstrip())
+        start += lead
+        end = start + len(stripped)
+        if markdown:
+            m = _MARKDOWN_PREFIX.match(stripped)
+            if m:
+                start += m.end()
+                stripped = stripped[m.end():]
+        if any(p.search(stripped) for p in drops):
+            continue
+        if title is None:
+            title = stripped
+        elif cleaning.drop_repeated_title and stripped == title:
+            continue
+        for p in prefixes:
+            m = p.match(stripped)
+            if m and m.end() < len(stripped):
+                start += m.end()
+                stripped = stripped[m.end():]
+                break
+        if blocks and not previous_blank and stripped[:1].islower():
+            blocks[-1][1] = end
+        else:
+            blocks.append([start, end])
+        previous_blank = False
+    return [(s, e) for s, e in blocks]
+
+
+def _is_boundary(block: str, punct_start: int, after: int, seg: SegmentationConfig) -> bool:
+    """Decide whether the terminal punctuation at ``punct_start`` ends a sentence."""
+    rest = block[after:].lstrip()
+    if not rest:
+        return True
+    nxt = rest[0]
+    if nxt.islower():
+        return False
+    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
+        return False
+    if block[punct_start] != ".":
+        return True
+    if block[punct_start : punct_start + 2] == "..":
+        return True
+    m = _TOKEN_BEFORE.search(block, 0, punct_start + 1)
+    token = m.group(1) if m else ""
+    bare = token.rstrip(".")
+    if not bare:
+        return True
+    next_word = re.match(r"[\w’']+", rest)
+    starter = next_word is not None and next_word.group(0) in seg.sentence_starters
+    if "." in bare:  # an acronym such as U.S. or U.N.: ends a sentence only before a typical opener
+        return starter
+    if bare in seg.abbreviations or bare.lower() in seg.abbreviations:
+        return starter and bare not in seg.titles
+    if len(bare) == 1 and bare.isupper():  # an initial, as in "John F. Kennedy"
+        return False
+    if bare.isdigit() and len(bare) <= 2 and rest[:1].isdigit():
+        return False  # a numbered clause such as "Resolution 2. 3" is rare; "No. 5" is an abbreviation
+    return True
+
+
+def segment(text: str, cleaning: CleaningConfig, seg: SegmentationConfig, markdown: bool = False) -> list[Span]:
+    """Clean ``text`` and split it into sentences with offsets into ``text``."""
+    spans: list[Span] = []
+    for b_start, b_end in content_blocks(text, cleaning, markdown):
+        block = text[b_start:b_end]
+        cut = 0
+        for m in _TERMINAL.finditer(block):
+            if _is_boundary(block, m.start(), m.end(), seg):
+                _emit(spans, text, b_start + cut, b_start + m.end(), seg.min_chars)
+                cut = m.end()
+        _emit(spans, text, b_start + cut, b_end, seg.min_chars)
+    return spans
+
+
+def _emit(spans: list[Span], text: str, start: int, end: int, min_chars: int) -> None:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    start, end = start + lead, end - trail
+    if end - start < min_chars:
+        return
+    spans.append(Span(len(spans), start, end, _WS.sub(" ", text[start:end])))
+
+
+def normalize_for_match(text: str) -> str:
+    """Key used to compare sentences: case-folded, punctuation and spacing removed."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
