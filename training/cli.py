@@ -85,6 +85,69 @@ def segment(
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def _progress(description: str) -> Any:
+    """A rich progress bar on stderr, silent when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
+
+
+@app.command("build-dataset")
+@user_errors
+def build_dataset(
+    config: ConfigOpt = DATASET_CONFIG,
+    seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of documents (default: seeds_dir from the config).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Where to save the dataset (default: out_dir from the config).")] = None,
+    hf: Annotated[Optional[str], typer.Option("--hf", help="A Hugging Face dataset name, saved dataset folder or parquet file instead of --seeds.")] = None,
+    text_column: Annotated[Optional[str], typer.Option("--text-column", help="Column holding the text (csv, jsonl, --hf).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for the split (default: the config's seed).")] = None,
+) -> None:
+    """Turn documents into a labelled, split, fingerprinted Hugging Face dataset."""
+    from rich.console import Console
+
+    from training.config import DatasetConfig, load_config
+    from training.dataset import build_dataset as build
+
+    cfg = load_config(config, DatasetConfig)
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
+    with _progress("reading documents") as bar:
+        task = bar.add_task("read", total=None)
+        result = build(cfg, seeds=seeds, out=out, hf=hf, text_column=text_column,
+                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console = Console(highlight=False)
+    info = result.info
+    console.print(_lf_table(result.lf_table))
+    console.print(f"label model: {info['label_model']} (macro-F1 on gold: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v) + ")")
+    console.print("splits: " + ", ".join(f"{k} {v}" for k, v in info["splits"].items())
+                  + f"; duplicates dropped: {info['duplicates_dropped']}")
+    leak = info["leakage"]
+    console.print(f"leakage: {leak['documents_in_several_splits']} documents and "
+                  f"{leak['near_duplicates_across_splits']} near-duplicate pairs across splits")
+    if info.get("agreement"):
+        console.print(f"agreement: Cohen's kappa {info['agreement']['kappa']:.3f} on {info['agreement']['sentences']} sentences")
+    console.print(f"saved {result.out} (fingerprint {result.fingerprint[:16]})")
+
+
+def _lf_table(rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    from training.config import LABELS
+
+    table = Table(title="labelling functions against gold")
+    cols = ["function", "coverage", "overlap", "conflict", "gold_votes", "accuracy"] + [f"precision_{l}" for l in LABELS]
+    heads = ["function", "cover", "overlap", "conflict", "gold n", "acc"] + [f"P {l}" for l in LABELS]
+    for c, head in zip(cols, heads):
+        table.add_column(head, justify="left" if c == "function" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols))
+    return table
+
+
 def main() -> None:
     """Entry point of the ``stance`` console script."""
     app()

@@ -1,0 +1,120 @@
+"""The dataset card: a README.md saved next to the data, rendered from measured counts only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from training.config import LABELS
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    def fmt(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _by(dd: Any, column: str) -> str:
+    counts = {s: Counter(dd[s][column]) for s in dd}
+    keys = sorted({k for c in counts.values() for k in c}, key=lambda k: (str(k) == "", str(k)))
+    rows = [[k or "(none)"] + [counts[s][k] for s in dd] + [sum(counts[s][k] for s in dd)] for k in keys]
+    return _table([column] + list(dd) + ["all"], rows)
+
+
+def render_card(dd: Any, info: dict[str, Any], lf_table: list[dict[str, Any]]) -> str:
+    """Markdown card: sources, counts per split, label, episode and register, agreement, LFs."""
+    total = sum(len(dd[s]) for s in dd)
+    label_rows = []
+    for i, name in enumerate(LABELS):
+        per = [sum(1 for v in dd[s]["label"] if v == i) for s in dd]
+        label_rows.append([name, *per, sum(per), f"{sum(per) / max(total, 1):.1%}"])
+    src = {s: Counter(dd[s]["label_source"]) for s in dd}
+    agreement = info.get("agreement")
+    parts = [
+        "---",
+        "task_categories: [text-classification]",
+        "language: [en]",
+        "pretty_name: Stance toward normalization of relations between states",
+        "---",
+        "",
+        "# Stance toward normalization: sentence dataset",
+        "",
+        "Sentences from news-style documents, each labelled `favor`, `against` or `neutral` by its",
+        "stance toward normalization of relations between states (see `docs/annotation-guidelines.md`).",
+        "",
+        f"- Sources: {', '.join(info['sources'])}",
+        f"- Fingerprint (all rows and the config): `{info['fingerprint']}`",
+        f"- Config hash: `{info['config_hash']}`, seed {info['seed']}",
+        f"- Documents: {info['documents']}; sentences segmented: {info['sentences_segmented']}; "
+        f"duplicates dropped: {info['duplicates_dropped']} (copies with another label: {info['duplicate_label_conflicts']}); "
+        f"sentences kept: {total}",
+        "",
+        "## Labels per split",
+        "",
+        _table(["label", *dd, "all", "share"], label_rows),
+        "",
+        "## Label sources",
+        "",
+        _table(["split", "gold", "weak"], [[s, src[s]["gold"], src[s]["weak"]] for s in dd]),
+        "",
+        f"Weak labels come from the label model `{info['label_model']}`, chosen on gold "
+        f"(macro-F1 on gold: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v)
+        + ").",
+        "",
+        "## Episodes",
+        "",
+        _by(dd, "episode"),
+        "",
+        "## Registers",
+        "",
+        _by(dd, "register"),
+        "",
+        "## Inter-annotator agreement",
+        "",
+    ]
+    if agreement:
+        parts += [
+            f"An independent second labelling pass over {agreement['sentences']} sentences from "
+            f"{agreement['documents']} documents, done without sight of the first labels: Cohen's kappa "
+            f"**{agreement['kappa']:.3f}**, observed agreement {agreement['observed_agreement']:.1%}, "
+            f"{agreement['disagreements']} disagreements adjudicated.",
+            "",
+            _table(["first \\ second", *LABELS], [[a, *(agreement["confusion"][a][b] for b in LABELS)] for a in LABELS]),
+        ]
+    else:
+        parts.append("No second labelling pass was recorded for these sources.")
+    lf_cols = ["function", "coverage", "overlap", "conflict", "gold_votes", "accuracy"] + [f"precision_{l}" for l in LABELS]
+    parts += [
+        "",
+        "## Labelling functions against gold",
+        "",
+        "Coverage, overlap and conflict are shares of all segmented sentences; accuracy and the",
+        "per-class precision are measured on gold sentences where the function votes.",
+        "",
+        _table(lf_cols, [[row[c] for c in lf_cols] for row in lf_table]),
+        "",
+        "## Leakage audit",
+        "",
+        "Splits are grouped by document and stratified by label.",
+        "",
+        f"- Documents in more than one split: {info['leakage']['documents_in_several_splits']}",
+        f"- Near-duplicate sentence pairs across splits: {info['leakage']['near_duplicates_across_splits']}",
+        "",
+        "## Columns",
+        "",
+        "`text` (the sentence in the document's own characters, whitespace runs collapsed), `label`,",
+        "`doc_id` (path under the seeds folder without extension), `sentence_index`, `start`/`end`",
+        "(character offsets in the decoded document), `label_source` (gold or weak), `confidence`",
+        "(1.0 for gold), `episode` and `register` (from the metadata), `duplicates` (copies dropped",
+        "in favour of this row, as `doc_id:index`).",
+        "",
+    ]
+    return "\n".join(parts)

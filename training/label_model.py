@@ -1,0 +1,68 @@
+"""Label models that turn labelling-function votes into class probabilities.
+
+Votes are an ``(n, m)`` integer array: one column per labelling function, ``-1`` for abstain,
+otherwise a class index. Both models return an ``(n, k)`` probability array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# When nothing votes, or votes tie, lean slightly toward the last class (neutral): a sentence
+# with no stance cue is background far more often than not.
+_TIE_BREAK = 1e-3
+
+
+def _one_hot(votes: np.ndarray, k: int) -> np.ndarray:
+    onehot = np.zeros((*votes.shape, k), dtype=np.float64)
+    rows, cols = np.nonzero(votes >= 0)
+    onehot[rows, cols, votes[rows, cols]] = 1.0
+    return onehot
+
+
+def majority_vote(votes: np.ndarray, k: int = 3) -> np.ndarray:
+    """Share of non-abstaining votes per class; no votes gives the tie-break class."""
+    counts = _one_hot(votes, k).sum(axis=1)
+    counts[:, -1] += _TIE_BREAK
+    return counts / counts.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class DawidSkene:
+    """Fitted Dawid-Skene parameters: class priors and one confusion matrix per function."""
+
+    priors: np.ndarray  # (k,)
+    log_confusion: np.ndarray  # (m, k, k): log P(vote = l | true class = c)
+
+    def predict_proba(self, votes: np.ndarray) -> np.ndarray:
+        """Posterior class probabilities for each row of ``votes``."""
+        k = self.priors.shape[0]
+        onehot = _one_hot(votes, k)
+        log_post = np.log(self.priors)[None, :] + np.einsum("iml,mcl->ic", onehot, self.log_confusion)
+        log_post -= log_post.max(axis=1, keepdims=True)
+        post = np.exp(log_post)
+        return post / post.sum(axis=1, keepdims=True)
+
+
+def fit_dawid_skene(votes: np.ndarray, k: int = 3, iterations: int = 50, smoothing: float = 1.0) -> DawidSkene:
+    """Fit Dawid-Skene by expectation-maximisation, starting from the majority vote.
+
+    Abstains carry no information about the true class, so they are left out of the
+    likelihood; Laplace ``smoothing`` keeps rarely seen (function, class) cells finite.
+    """
+    onehot = _one_hot(votes, k)
+    post = majority_vote(votes, k)
+    model = DawidSkene(np.full(k, 1.0 / k), np.zeros((votes.shape[1], k, k)))
+    for _ in range(iterations):
+        priors = (post.sum(axis=0) + smoothing) / (post.shape[0] + k * smoothing)
+        counts = np.einsum("ic,iml->mcl", post, onehot) + smoothing
+        log_conf = np.log(counts / counts.sum(axis=2, keepdims=True))
+        model = DawidSkene(priors, log_conf)
+        new_post = model.predict_proba(votes)
+        if np.abs(new_post - post).max() < 1e-6:
+            post = new_post
+            break
+        post = new_post
+    return model

@@ -1,0 +1,417 @@
+"""Saving and loading models: the only code that writes ``models/``.
+
+Models are stored with skops, never pickle, and a file is only loaded when every type it
+names is on :data:`TRUSTED_TYPES`. The check reads the file's JSON schema before skops
+builds anything, so a file naming a foreign function or class is refused with none of its
+content turned into objects. An export directory holds::
+
+    model.skops     the fitted estimator
+    metadata.json   the caller's metadata plus sha256 of model.skops, labels, library versions
+    README.md       the model card
+
+and is replaced as a whole: it is built in a hidden sibling directory and swapped in, so the
+previous export survives any failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from training.config import LABELS
+from training.errors import StanceError
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "metadata.json"
+CARD_FILE = "README.md"
+DEFAULT_EXPORT = Path("models/stance-classifier")
+
+# Every type a model file may name, by full import path. skops trusts all scikit-learn
+# estimators by default; this list is narrower on purpose: a file naming anything else is
+# refused, even a scikit-learn class we never use. Private module paths follow the installed
+# scikit-learn; a new release that moves a class shows up as a clear refusal at save time.
+TRUSTED_TYPES: list[str] = [
+    # containers and primitives the skops schema uses
+    "builtins.dict",
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.str",
+    "builtins.int",
+    "builtins.float",
+    "builtins.bool",
+    "builtins.NoneType",
+    "builtins.slice",
+    # numpy arrays, scalar types and random generators (seeded estimators keep them)
+    "numpy.ndarray",
+    "numpy.dtype",
+    "numpy.bool_",
+    "numpy.int8",
+    "numpy.int16",
+    "numpy.int32",
+    "numpy.int64",
+    "numpy.uint8",
+    "numpy.uint16",
+    "numpy.uint32",
+    "numpy.uint64",
+    "numpy.float16",
+    "numpy.float32",
+    "numpy.float64",
+    "numpy.str_",
+    "numpy.random._generator.Generator",
+    "numpy.random._pcg64.PCG64",
+    "numpy.random._mt19937.MT19937",
+    "numpy.random.bit_generator.SeedSequence",
+    "numpy.random.mtrand.RandomState",
+    "scipy.sparse._csr.csr_matrix",
+    "scipy.sparse._csc.csc_matrix",
+    # pipelines and text features
+    "sklearn.pipeline.Pipeline",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.CountVectorizer",
+    "sklearn.decomposition._truncated_svd.TruncatedSVD",
+    "sklearn.preprocessing._data.Normalizer",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._data.MaxAbsScaler",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.preprocessing._label.LabelBinarizer",
+    # linear models
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+    "sklearn.linear_model._sgd_fast.Hinge",
+    "sklearn.linear_model._sgd_fast.ModifiedHuber",
+    "sklearn.linear_model._sgd_fast.Log",
+    "sklearn.linear_model._sgd_fast.SquaredHinge",
+    "sklearn.linear_model._ridge.RidgeClassifier",
+    "sklearn.svm._classes.LinearSVC",
+    # calibration and its internals
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.isotonic.IsotonicRegression",
+    # naive Bayes, neighbours, baselines
+    "sklearn.naive_bayes.ComplementNB",
+    "sklearn.naive_bayes.MultinomialNB",
+    "sklearn.neighbors._classification.KNeighborsClassifier",
+    "sklearn.dummy.DummyClassifier",
+    # trees and ensembles
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._classes.ExtraTreeClassifier",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._forest.ExtraTreesClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.loss.HalfMultinomialLoss",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn._loss._loss.CyHalfMultinomialLoss",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.MultinomialLogit",
+    # our own transformers (added by the modules that define them)
+]
+
+_TRUSTED = frozenset(TRUSTED_TYPES)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks so large models need little memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _schema_types(source: Path | bytes, where: str) -> set[str]:
+    """Every ``module.class`` named in a skops file's schema, read as plain JSON."""
+    try:
+        with zipfile.ZipFile(source if isinstance(source, Path) else _bytes_io(source)) as zf:
+            schema = json.loads(zf.read("schema.json"))
+    except FileNotFoundError:
+        raise StanceError(f"model file not found: {where} (train a model with `stance train` or pass --model)") from None
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError):
+        raise StanceError(f"not a skops model file: {where} (export the model again with `stance train`)") from None
+    except OSError as exc:
+        raise StanceError(f"cannot read model file {where}: {exc.strerror}") from None
+    found: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:  # iterative: a deep schema must not hit the recursion limit
+        node = stack.pop()
+        if isinstance(node, dict):
+            module, cls = node.get("__module__"), node.get("__class__")
+            if isinstance(module, str) and isinstance(cls, str):
+                found.add(f"{module}.{cls}")
+            elif "__module__" in node or "__class__" in node:
+                found.add(f"{module!r}.{cls!r}")  # malformed: never on the trusted list
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _bytes_io(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)
+
+
+def untrusted_types(source: Path | bytes, where: str | None = None) -> list[str]:
+    """Types named in a skops file (path or bytes) that are not on :data:`TRUSTED_TYPES`.
+
+    Two independent readings must agree: our walk over the schema (which sees every type,
+    including those skops trusts by default) and ``skops.io.get_untrusted_types``. The second
+    only runs once the first found nothing, so a foreign type never reaches skops' tree code.
+    """
+    where = where or (str(source) if isinstance(source, Path) else "<bytes>")
+    bad = _schema_types(source, where) - _TRUSTED
+    if bad:
+        return sorted(bad)
+    import skops.io as sio
+
+    try:
+        if isinstance(source, Path):
+            skops_bad = sio.get_untrusted_types(file=source)
+        else:
+            skops_bad = sio.get_untrusted_types(data=source)
+    except Exception as exc:  # skops raises many types on a corrupt schema; one line for the user
+        raise StanceError(f"corrupt skops model file: {where}: {exc} (export the model again)") from None
+    return sorted(set(skops_bad) - _TRUSTED)
+
+
+def _refuse(bad: Sequence[str], where: str) -> StanceError:
+    return StanceError(
+        f"untrusted types in model file {where}: {', '.join(bad)} "
+        "(refused without loading it; only use models exported by `stance train`, or review these "
+        "types and add them to training.persistence.TRUSTED_TYPES)"
+    )
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def dump_bytes(estimator: Any) -> bytes:
+    """Serialize ``estimator`` with skops, refusing types a later load would refuse."""
+    import skops.io as sio
+
+    try:
+        data = sio.dumps(estimator)
+    except Exception as exc:  # skops cannot store lambdas, local classes, open files...
+        raise StanceError(f"cannot serialize {type(estimator).__name__} with skops: {exc}") from None
+    bad = sorted(_schema_types(data, "<new model>") - _TRUSTED)
+    if bad:
+        # Failing here, not at load time, keeps a model nobody can load from being exported.
+        raise StanceError(
+            f"model holds types outside training.persistence.TRUSTED_TYPES: {', '.join(bad)} "
+            "(add them to TRUSTED_TYPES once reviewed as safe to load)"
+        )
+    return data
+
+
+def save_model_file(estimator: Any, path: str | Path) -> Path:
+    """Write ``estimator`` to ``path`` as a skops file, atomically."""
+    path = Path(path)
+    _atomic_write_bytes(path, dump_bytes(estimator))
+    return path
+
+
+def load_model_file(path: str | Path) -> Any:
+    """Load a skops file whose types are all on :data:`TRUSTED_TYPES`; refuse anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise StanceError(f"model file not found: {path} (train a model with `stance train` or pass --model)")
+    bad = untrusted_types(path)
+    if bad:
+        raise _refuse(bad, str(path))
+    import skops.io as sio
+
+    try:
+        return sio.load(path, trusted=TRUSTED_TYPES)
+    except Exception as exc:  # a corrupt array or attribute; the type check already passed
+        raise StanceError(f"cannot load model file {path}: {type(exc).__name__}: {exc} (export the model again)") from None
+
+
+def labels_of(estimator: Any) -> list[str]:
+    """Label names in the column order of ``estimator.predict_proba``.
+
+    Integer classes are ClassLabel ids and map to :data:`training.config.LABELS`.
+    """
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        raise StanceError(f"the estimator {type(estimator).__name__} is not fitted (fit it before saving)")
+    out: list[str] = []
+    for c in list(classes):
+        if isinstance(c, str):
+            out.append(c)
+        elif hasattr(c, "item") and isinstance(c.item(), str):
+            out.append(c.item())
+        else:
+            idx = int(c)
+            if not 0 <= idx < len(LABELS):
+                raise StanceError(f"class id {idx} has no label name (expected ids 0..{len(LABELS) - 1})")
+            out.append(LABELS[idx])
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model depends on, recorded next to it."""
+    out = {"python": platform.python_version()}
+    for dist in ("scikit-learn", "skops", "numpy", "scipy", "stance"):
+        try:
+            out[dist] = importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@contextlib.contextmanager
+def _export_lock(directory: Path) -> Iterator[None]:
+    from filelock import FileLock
+
+    with FileLock(str(directory.parent / f".{directory.name}.lock")):
+        yield
+
+
+def write_export(
+    estimator: Any,
+    directory: str | Path,
+    metadata: Mapping[str, Any],
+    card_markdown: str,
+    extra_files: Mapping[str, bytes] | None = None,
+) -> Path:
+    """Write a complete export (model, metadata, card) to ``directory`` and return it.
+
+    The export is built in a temporary sibling and swapped in; on any failure the earlier
+    export is left as it was. ``extra_files`` maps plain file names to their bytes (plots,
+    reports) stored next to the model.
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    data = dump_bytes(estimator)
+    reserved = {MODEL_FILE, METADATA_FILE, CARD_FILE}
+    for name in extra_files or {}:
+        if name in reserved or Path(name).name != name or name.startswith("."):
+            raise StanceError(f"invalid extra file name for the export: {name!r} (use a plain file name)")
+    meta = dict(metadata)
+    meta.update(
+        {
+            "model_file": MODEL_FILE,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "labels": labels_of(estimator),
+            "estimator": type(estimator).__name__,
+            "has_predict_proba": hasattr(estimator, "predict_proba"),
+            "libraries": library_versions(),
+        }
+    )
+    with _export_lock(directory):
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=directory.parent))
+        try:
+            (tmp / MODEL_FILE).write_bytes(data)
+            (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+            (tmp / CARD_FILE).write_text(card_markdown, encoding="utf-8")
+            for name, blob in (extra_files or {}).items():
+                (tmp / name).write_bytes(blob)
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            _swap_in(tmp, directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return directory
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Replace ``target`` by ``new``; put the old one back if the second rename fails."""
+    if not target.exists():
+        os.rename(new, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old.rmdir()  # only the unique name is wanted; rename needs the path to be free
+    os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_metadata(directory: str | Path) -> dict[str, Any]:
+    """Read an export's ``metadata.json`` (no model loading)."""
+    directory = Path(directory)
+    if not directory.exists():
+        raise StanceError(f"model not found: {directory} (train one with `stance train` or pass --model PATH|URI)")
+    if not directory.is_dir():
+        raise StanceError(f"not a model export directory: {directory} (pass the folder holding {MODEL_FILE} and {METADATA_FILE})")
+    meta_path = directory / METADATA_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StanceError(f"incomplete model export: {meta_path} is missing (export the model again with `stance train`)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StanceError(f"unreadable model metadata: {meta_path}: {exc} (export the model again)") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+        raise StanceError(f"invalid model metadata: {meta_path} has no sha256 (export the model again)")
+    return meta
+
+
+def read_export(directory: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Load an export after checking that ``model.skops`` matches the sha256 in its metadata."""
+    directory = Path(directory)
+    meta = read_metadata(directory)
+    model_path = directory / str(meta.get("model_file", MODEL_FILE))
+    if not model_path.is_file():
+        raise StanceError(f"incomplete model export: {model_path} is missing (export the model again with `stance train`)")
+    actual = sha256_file(model_path)
+    if actual != meta["sha256"]:
+        raise StanceError(
+            f"model file was modified: {model_path} has sha256 {actual[:12]}..., metadata.json records "
+            f"{meta['sha256'][:12]}... (refused; export the model again with `stance train`)"
+        )
+    estimator = load_model_file(model_path)
+    _warn_versions(meta, directory)
+    return estimator, meta
+
+
+def _warn_versions(meta: Mapping[str, Any], directory: Path) -> None:
+    saved = meta.get("libraries") or {}
+    if not isinstance(saved, dict):
+        return
+    for dist in ("scikit-learn", "skops"):
+        want = saved.get(dist)
+        try:
+            have = importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+        if want and want != have:
+            # Not fatal: minor releases usually read older models, but results may shift.
+            log.warning("model %s was saved with %s %s; %s is installed", directory, dist, want, have)
