@@ -99,8 +99,8 @@ def html_to_text(html: str) -> str:
     parser = _VisibleText()
     parser.feed(html)
     parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
-    return "\n".join(lines).strip()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
+    return "\n\n".join(line for line in lines if line)
 
 
 def _doc_id(path: Path, root: Path) -> str:
@@ -125,7 +125,11 @@ def list_documents(root: Path, reader: ReaderConfig) -> list[Path]:
         raise StanceError(f"seeds directory not found: {root} (pass an existing folder with --seeds)")
     if not root.is_dir():
         raise StanceError(f"not a directory: {root} (pass a folder of documents with --seeds)")
-    files = sorted((p for p in root.rglob("*") if p.is_file() and is_document(p, root, reader)), key=lambda p: p.as_posix())
+    # Dangling links are kept so that reading them reports the problem instead of skipping it.
+    files = sorted(
+        (p for p in root.rglob("*") if (p.is_file() or (p.is_symlink() and not p.exists())) and is_document(p, root, reader)),
+        key=lambda p: p.as_posix(),
+    )
     if not files:
         exts = ", ".join(reader.extensions)
         raise StanceError(f"no documents in {root} (add files ending in {exts})")
@@ -137,7 +141,7 @@ def read_file(path: Path, root: Path, reader: ReaderConfig) -> Iterator[Document
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise StanceError(f"cannot read {path}: {exc.strerror} (check its permissions)") from None
+        raise StanceError(f"cannot read {path}: {exc.strerror} (check that it exists and is readable)") from None
     text = decode(data, str(path))
     doc_id = _doc_id(path, root)
     suffix = path.suffix.lower()

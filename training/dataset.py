@@ -326,7 +326,8 @@ def build_dataset(
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        dd.save_to_disk(str(tmp))
+        # One shard per split: ``datasets`` cannot load back a split saved with zero shards.
+        dd.save_to_disk(str(tmp), num_shards={s: 1 for s in dd})
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         with open(tmp / LF_FILE, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(lf_table[0]))
