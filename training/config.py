@@ -42,7 +42,12 @@ class CleaningConfig(Strict):
         r"^Advertisement$",
     )
     strip_prefixes: tuple[str, ...] = (
+        # Dateline: "AMMAN, May 3 (Wire) - "
         r"^[A-Z][A-Z.'’ -]{2,40}(?:, [A-Z][a-z]{2,8}\.? \d{1,2})? \([^)]{1,30}\) ?[-–—]{1,2} ",
+        # Live-blog timestamp: "09:20 - ", "14.05 GMT: "
+        r"^\d{1,2}[:.]\d{2}(?: ?(?:[AaPp]\.?[Mm]\.?|GMT|UTC|local time))?\s*[-–—:|]\s*",
+        # Speaker tag in a transcript: "Q: ", "A: ", "MODERATOR: ", "Leila Haddad: "
+        r"^(?:Q|A|[A-Z][A-Za-z.'’-]+(?: [A-Z][A-Za-z.'’-]+){0,2})\s?:\s+",
     )
     drop_repeated_title: bool = True
 

@@ -1,0 +1,130 @@
+"""The shipped seed corpus holds to its contract: coverage, balance, variety, agreement."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from training.config import LABELS, DatasetConfig, load_config
+from training.corpus import list_documents
+from training.dataset import build_dataset, load_built, read_agreement
+
+SEEDS = Path("seeds")
+CFG = load_config("configs/dataset.yaml", DatasetConfig)
+SEED_ARTICLE = SEEDS / "000_be06ece57423d848.txt"
+SEED_SHA256 = "95b4823cdae88e9d410f38fe28a6f3560dc720d4ba8a7aaf7d50bca573e58ae1"
+STANCE_WORDS = re.compile(r"\b(normali[sz]\w*|ties|tie|relations?)\b", re.IGNORECASE)
+QUOTED = re.compile(r"[\"“][^\"”\n]*[\"”]")
+WORD = re.compile(r"[\w’']+")
+
+
+def gold_rows() -> list[dict[str, str]]:
+    rows = []
+    for path in sorted(SEEDS.rglob(f"*{CFG.reader.gold_suffix}")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rows.append(json.loads(line) | {"file": path.name})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, object]]:
+    out = tmp_path_factory.mktemp("seed-dataset") / "ds"
+    build_dataset(CFG, seeds=SEEDS, out=out)
+    return load_built(out)
+
+
+def test_seed_article_is_unchanged() -> None:
+    shared = Path("../shared/seeds") / SEED_ARTICLE.name
+    data = SEED_ARTICLE.read_bytes()
+    if shared.exists():
+        assert data == shared.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == SEED_SHA256
+
+
+def test_every_sentence_is_gold_and_every_annotation_matches(built: tuple[object, dict[str, object]]) -> None:
+    dd, info = built
+    sources = Counter(r for s in dd for r in dd[s]["label_source"])  # type: ignore[index]
+    assert sources == Counter({"gold": sum(len(dd[s]) for s in dd)})  # type: ignore[index]
+    # The builder raises on any annotation that matches no sentence; equal totals show none is left over.
+    assert info["sentences_segmented"] == len(gold_rows())
+
+
+def test_size_and_label_shares() -> None:
+    docs = list_documents(SEEDS, CFG.reader)
+    assert len(docs) >= 81
+    rows = gold_rows()
+    assert len(rows) >= 2500
+    shares = Counter(r["label"] for r in rows)
+    for label in LABELS:
+        assert shares[label] / len(rows) >= 0.25, (label, shares)
+
+
+def test_hard_cases_and_stance_words_in_every_class() -> None:
+    rows = gold_rows()
+    polar = [r for r in rows if r["label"] != "neutral"]
+    hard = [r for r in polar if str(r.get("note", "")).startswith("hard:")]
+    assert len(hard) >= len(polar) / 3
+    for r in hard:
+        if r["note"].startswith("hard:event"):
+            assert not STANCE_WORDS.search(r["text"]), r
+    for word in ("normaliz", "ties"):
+        classes = {r["label"] for r in rows if word in r["text"].lower() or word.replace("z", "s") in r["text"].lower()}
+        assert classes == set(LABELS), (word, classes)
+
+
+def test_metadata_covers_every_document_and_episodes_are_broad() -> None:
+    docs = {p.relative_to(SEEDS).with_suffix("").as_posix() for p in list_documents(SEEDS, CFG.reader)}
+    with open(SEEDS / CFG.reader.metadata_file, encoding="utf-8", newline="") as fh:
+        meta = list(csv.DictReader(fh))
+    assert {m["id"] for m in meta} == docs
+    for m in meta:
+        assert all(m[k].strip() for k in ("title", "episode", "countries", "date", "register", "origin")), m
+        assert m["origin"] in ("seed", "written")
+    registers = defaultdict(set)
+    for m in meta:
+        registers[m["episode"]].add(m["register"])
+    assert len(registers) >= 25
+    for episode, regs in registers.items():
+        assert sum(m["episode"] == episode for m in meta) >= 2, episode
+        assert len(regs) >= 2, (episode, regs)
+
+
+def _grams(text: str) -> set[str]:
+    words = WORD.findall(QUOTED.sub(" | ", text))
+    grams = set()
+    for i in range(len(words) - 7):
+        window = words[i : i + 8]
+        # Runs made mostly of capitalised words are names and titles, which documents share.
+        if sum(w[:1].isupper() for w in window) >= 4 or "|" in window:
+            continue
+        grams.add(" ".join(w.lower() for w in window))
+    return grams
+
+
+def test_no_eight_word_run_is_shared_by_two_documents() -> None:
+    seen: dict[str, str] = {}
+    repeats = []
+    for path in list_documents(SEEDS, CFG.reader):
+        for gram in _grams(path.read_text(encoding="utf-8")):
+            if gram in seen and seen[gram] != path.name:
+                repeats.append((gram, seen[gram], path.name))
+            seen.setdefault(gram, path.name)
+    assert repeats == []
+
+
+def test_second_labelling_pass_agrees() -> None:
+    agreement = read_agreement(SEEDS / CFG.reader.agreement_file)
+    assert agreement is not None
+    assert agreement["sentences"] >= 400 and agreement["documents"] >= 40
+    assert agreement["kappa"] >= 0.80
+    gold = {(r["file"].removesuffix(CFG.reader.gold_suffix), r["text"]) for r in gold_rows()}
+    for line in (SEEDS / CFG.reader.agreement_file).read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        assert (row["doc_id"], row["text"]) in gold
