@@ -118,7 +118,7 @@ def build_dataset(
         task = bar.add_task("read", total=None)
         result = build(cfg, seeds=seeds, out=out, hf=hf, text_column=text_column,
                        progress=lambda done, total: bar.update(task, completed=done, total=total))
-    console = Console(highlight=False)
+    console = _console()
     info = result.info
     console.print(_lf_table(result.lf_table))
     console.print(f"label model: {info['label_model']} (macro-F1 on gold: "
@@ -131,6 +131,14 @@ def build_dataset(
     if info.get("agreement"):
         console.print(f"agreement: Cohen's kappa {info['agreement']['kappa']:.3f} on {info['agreement']['sentences']} sentences")
     console.print(f"saved {result.out} (fingerprint {result.fingerprint[:16]})")
+
+
+def _console() -> Any:
+    """Standard output; wide enough for tables when it is a file or a pipe."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)
 
 
 def _lf_table(rows: list[dict[str, Any]]) -> Any:

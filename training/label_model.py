@@ -15,10 +15,14 @@ import numpy as np
 _TIE_BREAK = 1e-3
 
 
-def _one_hot(votes: np.ndarray, k: int) -> np.ndarray:
-    onehot = np.zeros((*votes.shape, k), dtype=np.float64)
+def _one_hot(votes: np.ndarray, k: int, abstain: bool = False) -> np.ndarray:
+    """One-hot votes; with ``abstain`` an extra last column marks abstentions."""
+    onehot = np.zeros((*votes.shape, k + abstain), dtype=np.float64)
     rows, cols = np.nonzero(votes >= 0)
     onehot[rows, cols, votes[rows, cols]] = 1.0
+    if abstain:
+        rows, cols = np.nonzero(votes < 0)
+        onehot[rows, cols, k] = 1.0
     return onehot
 
 
@@ -34,12 +38,12 @@ class DawidSkene:
     """Fitted Dawid-Skene parameters: class priors and one confusion matrix per function."""
 
     priors: np.ndarray  # (k,)
-    log_confusion: np.ndarray  # (m, k, k): log P(vote = l | true class = c)
+    log_confusion: np.ndarray  # (m, k, k + 1): log P(vote = l | true class = c), l = k is abstain
 
     def predict_proba(self, votes: np.ndarray) -> np.ndarray:
         """Posterior class probabilities for each row of ``votes``."""
         k = self.priors.shape[0]
-        onehot = _one_hot(votes, k)
+        onehot = _one_hot(votes, k, abstain=True)
         log_post = np.log(self.priors)[None, :] + np.einsum("iml,mcl->ic", onehot, self.log_confusion)
         log_post -= log_post.max(axis=1, keepdims=True)
         post = np.exp(log_post)
@@ -49,12 +53,13 @@ class DawidSkene:
 def fit_dawid_skene(votes: np.ndarray, k: int = 3, iterations: int = 50, smoothing: float = 1.0) -> DawidSkene:
     """Fit Dawid-Skene by expectation-maximisation, starting from the majority vote.
 
-    Abstains carry no information about the true class, so they are left out of the
-    likelihood; Laplace ``smoothing`` keeps rarely seen (function, class) cells finite.
+    Abstaining is modelled as an outcome of its own: most labelling functions vote for a
+    single class, so *whether* they fire is what carries information about the true class.
+    Laplace ``smoothing`` keeps rarely seen (function, class, outcome) cells finite.
     """
-    onehot = _one_hot(votes, k)
+    onehot = _one_hot(votes, k, abstain=True)
     post = majority_vote(votes, k)
-    model = DawidSkene(np.full(k, 1.0 / k), np.zeros((votes.shape[1], k, k)))
+    model = DawidSkene(np.full(k, 1.0 / k), np.zeros((votes.shape[1], k, k + 1)))
     for _ in range(iterations):
         priors = (post.sum(axis=0) + smoothing) / (post.shape[0] + k * smoothing)
         counts = np.einsum("ic,iml->mcl", post, onehot) + smoothing
