@@ -55,6 +55,14 @@ def render_card(dd: Any, info: dict[str, Any], lf_table: list[dict[str, Any]]) -
         f"- Documents: {info['documents']}; sentences segmented: {info['sentences_segmented']}; "
         f"duplicates dropped: {info['duplicates_dropped']} (copies with another label: {info['duplicate_label_conflicts']}); "
         f"sentences kept: {total}",
+        f"- Episodes: {info['episodes']}",
+    ]
+    hard = info.get("hard_cases") or {}
+    if hard.get("polar"):
+        kinds = ", ".join(f"{k} {v}" for k, v in hard["by_kind"].items())
+        parts.append(f"- Hard cases among gold favor/against sentences: {hard['hard']} of {hard['polar']} "
+                     f"({hard['hard'] / hard['polar']:.0%}; {kinds})")
+    parts += [
         "",
         "## Labels per split",
         "",

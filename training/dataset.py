@@ -320,7 +320,9 @@ def build_dataset(
         "agreement": agreement,
         "labeling": config.labeling.model_dump(mode="json"),
         "documents": len(doc_labels),
+        "episodes": len({e for e in columns["episode"] if e}),
         "metadata_documents": len(metadata),
+        "hard_cases": _hard_cases(gold_rows),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -338,6 +340,13 @@ def build_dataset(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return BuildResult(out, fp, info, lf_table)
+
+
+def _hard_cases(rows: list[Any]) -> dict[str, Any]:
+    """Favor and against gold sentences whose note tags them as hard (``hard:<kind>``)."""
+    polar = [r for r in rows if r.label != "neutral"]
+    kinds = Counter(r.note.split()[0].removeprefix("hard:") for r in polar if r.note.startswith("hard:"))
+    return {"polar": len(polar), "hard": sum(kinds.values()), "by_kind": dict(sorted(kinds.items()))}
 
 
 def load_built(path: str | Path) -> tuple[Any, dict[str, Any]]:

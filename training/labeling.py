@@ -34,6 +34,7 @@ class GoldRow:
     text: str
     label: str
     where: str
+    note: str = ""
 
 
 def gold_key(text: str) -> str:
@@ -72,7 +73,7 @@ def read_gold(root: Path, reader: ReaderConfig) -> list[GoldRow]:
                 problems.append(f"unknown label {label!r}: {where} (use one of {', '.join(LABELS)})")
                 continue
             doc_id = str(obj.get("doc_id") or default_doc)
-            rows.append(GoldRow(doc_id, gold_key(obj["text"]), label, where))
+            rows.append(GoldRow(doc_id, gold_key(obj["text"]), label, where, str(obj.get("note") or "")))
     if problems:
         raise StanceError(*problems)
     return rows

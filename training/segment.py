@@ -58,12 +58,10 @@ def content_blocks(text: str, cleaning: CleaningConfig, markdown: bool = False) 
     """Return (start, end) spans of the lines that carry content after furniture is dropped.
 
     A line is dropped when it matches one of ``cleaning.drop_lines`` or when it repeats the
-    document's first line (the title). A matching ``cleaning.strip_prefixes`` pattern (a
-    dateline such as ``AMMAN, May 3 (Wire) -``) is cut from the start of a line.
-    Hard-wrapped lines are joined: a line starting in lower case continues the previous one.
+    document's first line (the title). Hard-wrapped lines are joined: a line starting in
+    lower case continues the previous one.
     """
     drops = _compiled(tuple(cleaning.drop_lines))
-    prefixes = _compiled(tuple(cleaning.strip_prefixes))
     blocks: list[list[int]] = []
     title: str | None = None
     previous_blank = True
@@ -87,12 +85,6 @@ def content_blocks(text: str, cleaning: CleaningConfig, markdown: bool = False) 
             title = stripped
         elif cleaning.drop_repeated_title and stripped == title:
             continue
-        for p in prefixes:
-            m = p.match(stripped)
-            if m and m.end() < len(stripped):
-                start += m.end()
-                stripped = stripped[m.end():]
-                break
         if blocks and not previous_blank and stripped[:1].islower():
             blocks[-1][1] = end
         else:
@@ -136,22 +128,30 @@ def _is_boundary(block: str, punct_start: int, after: int, seg: SegmentationConf
 def segment(text: str, cleaning: CleaningConfig, seg: SegmentationConfig, markdown: bool = False) -> list[Span]:
     """Clean ``text`` and split it into sentences with offsets into ``text``."""
     spans: list[Span] = []
+    prefixes = _compiled(tuple(cleaning.strip_prefixes))
     for b_start, b_end in content_blocks(text, cleaning, markdown):
         block = text[b_start:b_end]
         cut = 0
         for m in _TERMINAL.finditer(block):
             if _is_boundary(block, m.start(), m.end(), seg):
-                _emit(spans, text, b_start + cut, b_start + m.end(), seg.min_chars)
+                _emit(spans, text, b_start + cut, b_start + m.end(), seg.min_chars, prefixes)
                 cut = m.end()
-        _emit(spans, text, b_start + cut, b_end, seg.min_chars)
+        _emit(spans, text, b_start + cut, b_end, seg.min_chars, prefixes)
     return spans
 
 
-def _emit(spans: list[Span], text: str, start: int, end: int, min_chars: int) -> None:
+def _emit(spans: list[Span], text: str, start: int, end: int, min_chars: int, prefixes: tuple[re.Pattern[str], ...]) -> None:
     piece = text[start:end]
     lead = len(piece) - len(piece.lstrip())
     trail = len(piece) - len(piece.rstrip())
     start, end = start + lead, end - trail
+    # Datelines, live-blog timestamps and speaker tags sit at the start of a sentence, wherever
+    # the sentence starts in its paragraph; the first matching pattern is cut.
+    for p in prefixes:
+        m = p.match(text[start:end])
+        if m and 0 < m.end() < end - start:
+            start += m.end()
+            break
     if end - start < min_chars:
         return
     spans.append(Span(len(spans), start, end, _WS.sub(" ", text[start:end])))
