@@ -6,8 +6,10 @@ that ``stance --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help text: rendering it through rich costs a third of a second at every start.
+    rich_markup_mode=None,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -154,6 +158,193 @@ def _lf_table(rows: list[dict[str, Any]]) -> Any:
     for row in rows:
         table.add_row(*("" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols))
     return table
+
+
+ModelOpt = Annotated[str, typer.Option(
+    "--model", "-m",
+    help="Export directory, .skops file or MLflow model URI (runs:/..., models:/stance-classifier@champion).")]
+
+
+@app.command()
+@user_errors
+def predict(
+    sentences: Annotated[Optional[list[str]], typer.Argument(help="Sentences to label (else --input or standard input).", show_default=False)] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", "-i", help="A .txt (one sentence a line), .jsonl or .csv file; .md/.html with --documents.")] = None,
+    input_format: Annotated[Optional[str], typer.Option("--input-format", help="txt, jsonl or csv (default: the file suffix; txt for standard input).")] = None,
+    text_column: Annotated[str, typer.Option("--text-column", help="Field or column holding the text (jsonl, csv).")] = "text",
+    documents: Annotated[bool, typer.Option("--documents", help="Treat each input as a document and segment it like build-dataset.")] = False,
+    model: ModelOpt = "models/stance-classifier",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write rows to this file (atomically) instead of standard output.")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table, jsonl or csv (default: a table on a terminal, else jsonl; csv for a .csv --output).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 1024,
+    config: ConfigOpt = DATASET_CONFIG,
+) -> None:
+    """Label sentences with a saved or registered model: label and probability of each label per sentence."""
+    from training.predict_io import PredictOptions, run_predict, summary
+
+    cfg = None
+    if documents:
+        from training.config import DatasetConfig, load_config
+
+        cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
+    opts = PredictOptions(texts=tuple(sentences or ()), input=input, input_format=input_format, text_column=text_column,
+                          documents=documents, model=model, output=output, format=fmt, batch_size=batch_size,
+                          id_column=cfg.reader.id_column if cfg else "id")
+    stdin = getattr(sys.stdin, "buffer", None) or open(os.devnull, "rb")
+    with contextlib.ExitStack() as stack:
+        report = None
+        if input is not None and sys.stderr.isatty():  # data goes to stdout; the bar only to a terminal
+            from rich.progress import Progress
+
+            bar = stack.enter_context(Progress(console=_stderr_console(), transient=True))
+            task = bar.add_task("labelling", total=None)
+            report = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+        stats = run_predict(opts, stdin, sys.stdout, stdout_is_terminal=sys.stdout.isatty() and output is None,
+                            stdin_is_terminal=bool(sys.stdin and sys.stdin.isatty()), dataset_config=cfg, progress=report)
+    for name in sorted(stats.replaced_fields):
+        sys.stderr.write(f"warning: the input's '{name}' field was replaced by the prediction\n")
+    sys.stderr.write(summary(stats) + "\n")
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@app.command()
+@user_errors
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Labelled .jsonl/.csv file, or a dataset folder saved by build-dataset.")],
+    split: Annotated[Optional[str], typer.Option("--split", help="Split of a dataset folder (default: test).")] = None,
+    model: ModelOpt = "models/stance-classifier",
+    text_column: Annotated[str, typer.Option("--text-column", help="Field or column holding the text.")] = "text",
+    label_column: Annotated[str, typer.Option("--label-column", help="Field or column holding the true label.")] = "label",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    log: Annotated[bool, typer.Option("--log", help="Record the evaluation as an MLflow run linked to the model.")] = False,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Training config (its tracking section, for --log).")] = TRAIN_CONFIG,
+) -> None:
+    """Score a model on labelled sentences: macro-F1, F_avg, accuracy, per-label scores, confusion matrix."""
+    from training.evaluate import evaluate_model
+
+    tracking_cfg = None
+    if log:
+        from training.config import load_config
+        from training.train_config import TrainConfig
+
+        tracking_cfg = (load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()).tracking
+    report = evaluate_model(data, model, split=split, text_column=text_column, label_column=label_column,
+                            tracking=tracking_cfg)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    _console().print(_eval_report(report))
+
+
+def _eval_report(report: dict[str, Any]) -> Any:
+    from rich.console import Group
+    from rich.table import Table
+
+    labels = report["confusion"]["labels"]
+    scores = Table(title=f"{report['model']} on {report['data']} ({report['n']} sentences)", title_justify="left")
+    for head in ("label", "precision", "recall", "F1", "support"):
+        scores.add_column(head, justify="left" if head == "label" else "right")
+    for label, r in report["per_class"].items():
+        scores.add_row(label, f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", str(int(r["support"])))
+    matrix = Table(title="confusion (rows: true, columns: predicted)", title_justify="left")
+    matrix.add_column("true \\ predicted")
+    for label in labels:
+        matrix.add_column(label, justify="right")
+    for label, row in zip(labels, report["confusion"]["matrix"]):
+        matrix.add_row(label, *(str(v) for v in row))
+    lines = [f"macro-F1 {report['macro_f1']:.4f}   F_avg {report['f_avg']:.4f}   accuracy {report['accuracy']:.4f}"]
+    if report.get("skipped_empty"):
+        lines.append(f"skipped {report['skipped_empty']} empty rows")
+    if report.get("mlflow_run_id"):
+        lines.append(f"logged MLflow run {report['mlflow_run_id']}")
+    return Group(scores, matrix, *lines)
+
+
+def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> Any:
+    """The leaderboard as a rich table: CV mean ± std, test scores, speed, size, tie with the best."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for head in ("candidate", "labels", f"CV {metric}", "CV F_avg", "CV acc", "test macro-F1", "test F_avg",
+                 "fit s", "pred sent/s", "size KB", "vs best", "p"):
+        table.add_column(head, justify="left" if head in ("candidate", "labels", "vs best") else "right", no_wrap=True)
+    for r in rows:
+        verdict = "[bold green]best[/]" if r["is_best"] else "[green]tied[/]" if r["tied_with_best"] else "worse"
+        p = r.get("p_value")
+        table.add_row(
+            r["candidate"], r["training_data"],
+            f"{r[f'cv_{metric}_mean']:.3f} ± {r[f'cv_{metric}_std']:.3f}",
+            f"{r['cv_f_avg_mean']:.3f} ± {r['cv_f_avg_std']:.3f}", f"{r['cv_accuracy_mean']:.3f}",
+            f"{r['test_macro_f1']:.3f}", f"{r['test_f_avg']:.3f}", f"{r['fit_seconds']:.2f}",
+            f"{r['predict_sentences_per_s']:,.0f}", f"{r['model_size_bytes'] / 1024:,.0f}", verdict,
+            "" if r["is_best"] or p is None or p != p else f"{p:.3f}",
+        )
+    return table
+
+
+@app.command()
+@user_errors
+def train(
+    config: ConfigOpt = TRAIN_CONFIG,
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", "-d", help="Built dataset folder (default: dataset in the config).")] = None,
+    experiment: Annotated[Optional[str], typer.Option("--experiment", "-e", help="MLflow experiment (default: tracking.experiment).")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: tracking.uri, $MLFLOW_TRACKING_URI, sqlite:///mlflow.db).")] = None,
+    export_dir: Annotated[Optional[Path], typer.Option("--export-dir", help="Where the champion is exported (default: export_dir).")] = None,
+    training_data: Annotated[Optional[str], typer.Option("--training-data", help="gold, gold+weak or both (default: training_data).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of CV splits and models (default: the config's seed).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: n_jobs).")] = None,
+) -> None:
+    """Compare the configured classifiers with repeated grouped CV, log to MLflow, register and export the best."""
+    from training.config import load_config
+    from training.train import train as run
+    from training.train_config import TrainConfig
+
+    cfg = load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()
+    top = {k: v for k, v in {"dataset": dataset and str(dataset), "export_dir": export_dir and str(export_dir),
+                             "training_data": training_data, "seed": seed, "n_jobs": jobs}.items() if v is not None}
+    tracking = {k: v for k, v in {"experiment": experiment, "uri": tracking_uri}.items() if v is not None}
+    if top or tracking:
+        # Re-validate so a bad option value is reported like a bad config value.
+        cfg = TrainConfig.model_validate({**cfg.model_dump(), **top,
+                                          "tracking": {**cfg.tracking.model_dump(), **tracking}})
+    err = _stderr_console()
+    result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False))
+    console = _console()
+    rows = sorted(result.rows, key=lambda r: -r[f"cv_{result.metric}_mean"])
+    console.print(_leaderboard_table(rows, result.metric, f"leaderboard ({result.method}, alpha {result.alpha}; "
+                                     "CV on train+validation, test used once)"))
+    console.print(f"best: {result.best} -> {result.registered}; exported to {result.export_dir}")
+    console.print(f"MLflow: {result.tracking_uri}, experiment '{result.experiment}', run {result.parent_run_id}")
+    console.print(f"time: {result.seconds_total:.1f} s, of which in MLflow calls {result.seconds_tracking:.1f} s "
+                  f"({100 * result.seconds_tracking / max(result.seconds_total, 1e-9):.1f}%, "
+                  f"{result.cpu_seconds_tracking:.1f} s CPU)")
+
+
+@app.command()
+@user_errors
+def compare(
+    experiment: Annotated[str, typer.Option("--experiment", "-e", help="MLflow experiment to read.")] = "stance",
+    run_id: Annotated[Optional[str], typer.Option("--run", "-r", help="A `stance train` parent run id (default: the latest finished one).")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, sqlite:///mlflow.db).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the leaderboard as JSON.")] = False,
+) -> None:
+    """Print the leaderboard of a `stance train` run, read back from MLflow."""
+    from training.tracking import read_leaderboard
+
+    board = read_leaderboard(tracking_uri, experiment, run_id)
+    if as_json:
+        sys.stdout.write(json.dumps(board, indent=2, default=str) + "\n")
+        return
+    console = _console()
+    console.print(_leaderboard_table(board["rows"], board["metric"],
+                                     f"run {board['run_id']} ({board['run_name']}), {board['method']} alpha {board['alpha']}"))
+    console.print(f"best: {board['best']}; registered {board['registered'] or '-'}; "
+                  f"dataset {board['dataset_fingerprint'][:16] or '-'}")
 
 
 def main() -> None:

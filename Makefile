@@ -1,0 +1,34 @@
+# Quick start targets. Each installs what it needs into .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stance-installed
+
+.PHONY: pipeline test bench install ui clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock --config-settings editable_mode=compat -e '.[dev,dvc]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The whole pipeline on the shipped seeds: build the dataset, train and compare, evaluate.
+pipeline: $(STAMP)
+	$(BIN)/stance pipeline
+
+## The test suite (slow end-to-end tests included).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Speed and memory against references, measured side by side.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+## The MLflow dashboard on the default store.
+ui: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000
+
+clean:
+	rm -rf data models/stance-classifier mlflow.db mlruns mlartifacts

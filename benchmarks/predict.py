@@ -1,0 +1,116 @@
+"""``stance predict`` as users call it, against the bare pipeline loaded with skops.
+
+- single sentence, cold process: the CLI against a process that imports scikit-learn and skops,
+  loads the same ``model.skops`` and calls ``predict_proba`` on one sentence;
+- batch: the CLI's sentences per second on a file (whole command) against the raw pipeline's
+  ``predict_proba`` on the same sentences in one process (the call alone);
+- memory: the CLI's peak RSS on the large file against the small one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from benchmarks.context import Context, champion
+from benchmarks.measure import Row, median, mib, ratio, repeat, run, stance_exe
+
+SENTENCE = "Riyadh reopened its embassy in Damascus."
+SINGLE_MAX, BATCH_MIN, MEMORY_MAX = 1.5, 0.8, 1.2  # issue 5
+
+# The bare reference: nothing of ours but the classes skops finds named in the file.
+_BARE = """
+import json, sys, time
+import sklearn
+import skops.io as sio
+path, mode, arg = sys.argv[1:4]
+pipe = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+if mode == "one":
+    proba = pipe.predict_proba([arg])[0]
+    print(json.dumps({"label": str(pipe.classes_[proba.argmax()]), "proba": [float(p) for p in proba]}))
+else:
+    with open(arg, encoding="utf-8") as fh:
+        texts = [line.rstrip("\\n") for line in fh if line.strip()]
+    t0 = time.perf_counter()
+    proba = pipe.predict_proba(texts)
+    print(json.dumps({"n": len(texts), "seconds": time.perf_counter() - t0}))
+"""
+
+
+def rows(ctx: Context) -> list[Row]:
+    """Cold single sentence, batch throughput and streaming memory of ``stance predict``."""
+    batch_n, big_n = ctx.sizes.batch_lines, ctx.sizes.memory_lines
+    single = Row("predict.single_cold", "`stance predict` one sentence, cold process, local export", unit="s",
+                 reference_what="bare python: import sklearn+skops, skops.io.load, predict_proba",
+                 target=f"ratio <= {SINGLE_MAX}", command=f'stance predict --model EXPORT "{SENTENCE}" > out.jsonl')
+    batch = Row("predict.batch", f"`stance predict --input` {batch_n:,} generated sentences", unit="sentences/s",
+                reference_what="raw pipeline.predict_proba, one process", target=f"ratio >= {BATCH_MIN}",
+                command=f"stance predict --model EXPORT --input GENERATED_{batch_n}.txt --output out.jsonl")
+    memory = Row("predict.memory", f"`stance predict` peak RSS, {big_n:,} lines", unit="MiB",
+                 reference_what=f"same on {batch_n:,} lines", target=f"ratio <= {MEMORY_MAX}",
+                 command=f"stance predict --model EXPORT --input GENERATED_{big_n}.txt --output out.jsonl")
+    out = [single, batch, memory]
+    model, _dataset, how = champion(ctx)
+    if model is None:
+        return [r.failed(how) for r in out]
+    ctx.notes.append(f"predict and reference measured on {how}")
+    skops_file = model / "model.skops"
+    stance = stance_exe()
+
+    try:
+        ours_cmd = stance + ["predict", "--model", str(model), SENTENCE]
+        ref_cmd = [sys.executable, "-c", _BARE, str(skops_file), "one", SENTENCE]
+        first = run(ours_cmd, cwd=ctx.work)  # warm the file cache; also checks the output
+        label = json.loads(first.stdout.strip().splitlines()[-1])
+        bare_label = json.loads(run(ref_cmd, cwd=ctx.work).stdout.strip().splitlines()[-1])["label"]
+        ours, ref = repeat(ctx.sizes.predict_repeats, lambda: run(ours_cmd, cwd=ctx.work),
+                           lambda: run(ref_cmd, cwd=ctx.work))
+        single.value = median([r.seconds for r in ours])
+        single.reference = median([r.seconds for r in ref])
+        single.ratio = ratio(single.value, single.reference)
+        single.ok = single.ratio is not None and single.ratio <= SINGLE_MAX
+        single.runs = len(ours)
+        single.note = (f"stance says {label.get('label')!r}, the bare pipeline {bare_label!r}; peak RSS "
+                       f"{mib(median([r.peak_rss for r in ours])):.0f} MiB vs {mib(median([r.peak_rss for r in ref])):.0f} MiB")
+    except Exception as exc:
+        single.failed(str(exc))
+
+    try:
+        small, big = ctx.lines(batch_n), ctx.lines(big_n)
+        result = ctx.work / "predicted.jsonl"
+
+        def cli(path: object) -> object:
+            return run(stance + ["predict", "--model", str(model), "--input", str(path), "--output", str(result)],
+                       cwd=ctx.work, timeout=7200)
+
+        def bare() -> object:
+            return run([sys.executable, "-c", _BARE, str(skops_file), "batch", str(small)], cwd=ctx.work)
+
+        ours, ref = repeat(ctx.sizes.memory_repeats,
+                           lambda: cli(small), bare)
+        written = sum(1 for _ in result.open(encoding="utf-8"))
+        if written != batch_n:
+            raise RuntimeError(f"stance predict wrote {written} rows for {batch_n} input lines")
+        seconds = median([r.seconds for r in ours])
+        timed = [json.loads(r.stdout.strip().splitlines()[-1]) for r in ref]
+        batch.value = batch_n / seconds
+        batch.reference = median([t["n"] / t["seconds"] for t in timed])
+        batch.ratio = ratio(batch.value, batch.reference)
+        batch.ok = batch.ratio is not None and batch.ratio >= BATCH_MIN
+        batch.runs = len(ours)
+        batch.note = (f"whole command {seconds:.2f} s (start, load, read, predict, write); the reference times the "
+                      f"predict_proba call alone, its whole process took {median([r.seconds for r in ref]):.2f} s")
+
+        big_runs = [cli(big) for _ in range(ctx.sizes.big_repeats)]
+        memory.value = mib(median([r.peak_rss for r in big_runs]))
+        memory.reference = mib(median([r.peak_rss for r in ours]))
+        memory.ratio = ratio(memory.value, memory.reference)
+        memory.ok = memory.ratio is not None and memory.ratio <= MEMORY_MAX
+        memory.runs = len(big_runs)
+        big_s = median([r.seconds for r in big_runs])
+        memory.note = f"{big_n:,} lines in {big_s:.1f} s ({big_n / big_s:,.0f} sentences/s)"
+    except Exception as exc:
+        for row in (batch, memory):
+            if row.value is None:
+                row.failed(str(exc))
+    return out

@@ -1,0 +1,64 @@
+"""Tiny trained pipelines and exports for the predict, evaluate and CLI tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from training.classifiers import assemble, build_classifier, build_features
+
+SENTENCES: list[tuple[str, str]] = [
+    ("We welcome the normalization of ties and support the deal.", "favor"),
+    ("Restoring relations is a good step for peace and trade.", "favor"),
+    ("Flights between the two capitals resumed, a welcome step.", "favor"),
+    ("They reject normalization and oppose any deal with them.", "against"),
+    ("Normalization is a betrayal and must be stopped.", "against"),
+    ("Protesters denounced the accord and refused recognition.", "against"),
+    ("The ministers met on Tuesday in the capital.", "neutral"),
+    ("The talks were held behind closed doors.", "neutral"),
+    ("A press conference is scheduled for noon.", "neutral"),
+]
+TEXTS = [s for s, _ in SENTENCES] * 4
+LABELS_Y = [y for _, y in SENTENCES] * 4
+
+
+def train(classifier: str = "logreg", params: dict[str, Any] | None = None, features: str | None = "word") -> Any:
+    """A fitted text-in pipeline from the registry."""
+    feats = build_features(features, {}) if features else None
+    return assemble(feats, build_classifier(classifier, params or {}, seed=0)).fit(TEXTS, LABELS_Y)
+
+
+def export(directory: Path, model: Any = None) -> Path:
+    """Write a complete export of ``model`` (a logistic regression by default)."""
+    from training.persistence import write_export
+
+    return write_export(model if model is not None else train(), directory, {"candidate": "test"}, "# test model\n")
+
+
+def register(root: Path, fitted: Any, serialization_format: str = "skops") -> dict[str, Any]:
+    """Log ``fitted`` to a SQLite store under ``root`` and register it as ``stance-classifier@champion``.
+
+    Logged as the training code logs it: skops, the trusted-type list, ``predict_proba`` for pyfunc.
+    """
+    import mlflow
+    import mlflow.sklearn
+    import pandas as pd
+
+    from training.persistence import TRUSTED_TYPES
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    mlflow.set_tracking_uri(uri)
+    exp = client.get_experiment_by_name("predict-tests")
+    exp_id = exp.experiment_id if exp else client.create_experiment("predict-tests")
+    extra = {"skops_trusted_types": TRUSTED_TYPES} if serialization_format == "skops" else {}
+    with mlflow.start_run(experiment_id=exp_id) as run:
+        info = mlflow.sklearn.log_model(
+            fitted, name="model", serialization_format=serialization_format, pyfunc_predict_fn="predict_proba",
+            input_example=pd.DataFrame({"text": TEXTS[:2]}), **extra,
+        )
+    out = {"run_id": run.info.run_id, "model_uri": info.model_uri, "tracking_uri": uri, "model_id": info.model_id}
+    if serialization_format == "skops":
+        version = mlflow.register_model(info.model_uri, "stance-classifier")
+        client.set_registered_model_alias("stance-classifier", "champion", version.version)
+    return out

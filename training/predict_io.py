@@ -1,0 +1,448 @@
+"""Streaming ``stance predict``: read sentences, label them in batches, write rows as they come.
+
+Inputs are read line by line from bytes and decoded strictly as UTF-8, so a 1,000,000-line
+file needs the memory of one batch, and a bad byte is reported with its line number. Files
+are checked completely (encoding, JSON, columns) before the model is loaded, so a broken line
+near the end fails in seconds instead of after an hour of labelling. Standard input cannot be
+rewound and is checked as it streams.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO, TextIO
+
+from training.errors import StanceError
+
+INPUT_FORMATS = ("txt", "jsonl", "csv")
+OUTPUT_FORMATS = ("table", "jsonl", "csv")
+_SUFFIX_FORMAT = {".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+_DOCUMENT_SUFFIXES = (".md", ".html", ".htm")
+# Fields the prediction writes; an input field of the same name is replaced (with one warning).
+OUTPUT_FIELDS = ("label", "probabilities")
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """What ``stance predict`` was asked to do (paths unresolved, nothing opened yet)."""
+
+    texts: tuple[str, ...] = ()
+    input: Path | None = None
+    input_format: str | None = None
+    text_column: str = "text"
+    documents: bool = False
+    model: str = "models/stance-classifier"
+    output: Path | None = None
+    format: str | None = None
+    batch_size: int = 1024
+    id_column: str = "id"
+
+
+@dataclass
+class PredictStats:
+    """Counts for the summary line on standard error."""
+
+    sentences: int = 0
+    empty: int = 0
+    documents: int = 0
+    labels: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    format: str = "jsonl"
+    output: Path | None = None
+    replaced_fields: set[str] = field(default_factory=set)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def decoded_lines(fh: BinaryIO, where: str) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, text with its line ending)``; refuse bytes that are not UTF-8."""
+    for n, raw in enumerate(fh, 1):
+        if n == 1:
+            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise StanceError(f"not UTF-8: {where} is UTF-16 (convert it to UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[3:]
+        try:
+            yield n, raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StanceError(
+                f"not UTF-8: {where}:{n} has an invalid byte at column {exc.start + 1} "
+                "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)"
+            ) from None
+
+
+def input_format(opts: PredictOptions) -> str:
+    """The input format: ``--input-format``, else the file suffix, else plain lines."""
+    if opts.input_format:
+        if opts.input_format not in INPUT_FORMATS:
+            raise StanceError(f"unknown input format '{opts.input_format}' (use one of {', '.join(INPUT_FORMATS)})")
+        return opts.input_format
+    if opts.input is not None:
+        suffix = opts.input.suffix.lower()
+        if suffix in _DOCUMENT_SUFFIXES:
+            return "document"
+        return _SUFFIX_FORMAT.get(suffix, "txt")
+    return "txt"
+
+
+@dataclass
+class _Row:
+    """One input unit before segmentation: its text, the fields to pass through, a doc id."""
+
+    text: str
+    fields: dict[str, Any]
+    doc_id: str
+
+
+def _rows(opts: PredictOptions, fmt: str, fh: BinaryIO | None, where: str, doc_base: str) -> Iterator[_Row]:
+    """Input units in order: sentences, or documents with ``--documents``."""
+    col = opts.text_column
+    if opts.texts:
+        for i, text in enumerate(opts.texts, 1):
+            yield _Row(text, {"index": i, "text": text}, f"arg{i}")
+        return
+    assert fh is not None
+    lines = decoded_lines(fh, where)
+    if fmt == "txt" and opts.documents:  # a whole text file (or stdin) is one document
+        yield _Row("".join(line for _, line in lines), {}, doc_base)
+    elif fmt == "txt":
+        for n, line in lines:
+            text = line.rstrip("\r\n")
+            yield _Row(text, {"line": n, "text": text}, f"{doc_base}/{n}")
+    elif fmt == "jsonl":
+        for n, line in lines:
+            if not line.strip():
+                yield _Row("", {}, "")
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise StanceError(f"malformed JSON: {where}:{n}: {exc.msg} (fix or remove that line)") from None
+            if not isinstance(row, dict):
+                raise StanceError(f"not a JSON object: {where}:{n} (each line must be an object with a '{col}' field)")
+            text = row.get(col)
+            if not isinstance(text, str):
+                what = "has no" if text is None else "has a non-string"
+                raise StanceError(f"missing text: {where}:{n} {what} field '{col}' (set --text-column)")
+            yield _Row(text, row, f"{doc_base}/{row.get(opts.id_column, n)}")
+    elif fmt == "csv":
+        reader = csv.reader(line for _, line in lines)
+        header = next(reader, None)
+        if header is None:
+            return
+        if col not in header:
+            raise StanceError(f"missing column: {where}:1 has no column '{col}' (columns: {', '.join(header)}; use --text-column)")
+        at = header.index(col)
+        width = len(header)
+        for n, values in enumerate(reader, 1):
+            if len(values) != width:
+                if not values or values == [""]:
+                    continue  # a blank line between rows
+                raise StanceError(f"malformed CSV: {where}:{reader.line_num} has {len(values)} fields, the header {width}")
+            row = dict(zip(header, values))
+            yield _Row(values[at], row, f"{doc_base}/{row.get(opts.id_column) or n}")
+    else:  # pragma: no cover - guarded by input_format
+        raise StanceError(f"unknown input format '{fmt}'")
+
+
+def check_file(opts: PredictOptions) -> None:
+    """Read the whole input file once, cheaply, so bad input fails before the model loads."""
+    if opts.input is None:
+        return
+    fmt = input_format(opts)
+    if fmt == "document":
+        return  # read whole by the corpus reader, which reports its own problems
+    with _open_input(opts.input) as fh:
+        for _ in _rows(opts, fmt, fh, str(opts.input), opts.input.stem):
+            pass
+
+
+def _open_input(path: Path) -> BinaryIO:
+    if path.is_dir():
+        raise StanceError(f"not a file: {path} (pass a .txt, .jsonl or .csv file to --input)")
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise StanceError(f"input file not found: {path} (check the path given to --input)") from None
+    except OSError as exc:
+        raise StanceError(f"cannot read {path}: {exc.strerror} (check its permissions)") from None
+
+
+def _sentences(
+    rows: Iterator[_Row], opts: PredictOptions, dataset_config: Any, stats: PredictStats
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(sentence, output record)`` pairs; empty inputs are counted, not emitted."""
+    col = opts.text_column
+    if not opts.documents:
+        for row in rows:
+            if not row.text.strip():
+                stats.empty += 1
+                continue
+            yield row.text, row.fields
+        return
+    from training.segment import segment
+
+    cleaning, seg = dataset_config.cleaning, dataset_config.segmentation
+    for row in rows:
+        if not row.text.strip():
+            stats.empty += 1
+            continue
+        stats.documents += 1
+        markdown = bool(row.fields.pop("_markdown", False))
+        # the document's own fields go with each of its sentences; its full text does not
+        extra = {k: v for k, v in row.fields.items() if k not in (col, "text", "index", "line")}
+        for span in segment(row.text, cleaning, seg, markdown):
+            yield span.text, {"doc_id": row.doc_id, "sentence_index": span.index, "start": span.start,
+                              "end": span.end, "text": span.text, **extra}
+
+
+def _document_file(path: Path, dataset_config: Any) -> Iterator[_Row]:
+    """A .md or .html file read as the dataset builder reads it (one document)."""
+    from training.corpus import read_file
+
+    for doc in read_file(path, path.parent, dataset_config.reader):
+        yield _Row(doc.text, {"_markdown": doc.markdown}, doc.doc_id)
+
+
+# ---------------------------------------------------------------- writing
+
+
+class _Writer:
+    """Turns labelled records into output lines."""
+
+    def __init__(self, fh: TextIO, labels: tuple[str, ...], stats: PredictStats) -> None:
+        self.fh = fh
+        self.labels = labels
+        self.stats = stats
+
+    def _merge(self, rec: dict[str, Any], label: str, probs: list[float]) -> dict[str, Any]:
+        for name in OUTPUT_FIELDS:
+            if name in rec:
+                self.stats.replaced_fields.add(name)
+        rec["label"] = label
+        rec["probabilities"] = {k: round(p, 6) for k, p in zip(self.labels, probs)}
+        return rec
+
+    def write(self, records: list[dict[str, Any]], labels: list[str], proba: list[list[float]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush what is buffered."""
+        self.fh.flush()
+
+
+class _JsonlWriter(_Writer):
+    def write(self, records: list[dict[str, Any]], labels: list[str], proba: list[list[float]]) -> None:
+        dumps = json.dumps
+        self.fh.write("".join(dumps(self._merge(r, lab, p), ensure_ascii=False) + "\n"
+                              for r, lab, p in zip(records, labels, proba)))
+
+
+class _CsvWriter(_Writer):
+    def __init__(self, fh: TextIO, labels: tuple[str, ...], stats: PredictStats) -> None:
+        super().__init__(fh, labels, stats)
+        self.writer: Any = None
+        self.columns: list[str] = []
+
+    def write(self, records: list[dict[str, Any]], labels: list[str], proba: list[list[float]]) -> None:
+        if self.writer is None:
+            # CSV needs its columns up front: the first record's fields decide them
+            base = [k for k in records[0] if k not in OUTPUT_FIELDS and not k.startswith("prob_")]
+            self.columns = base + ["label"] + [f"prob_{k}" for k in self.labels]
+            self.writer = csv.DictWriter(self.fh, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
+            self.writer.writeheader()
+        rows = []
+        for r, lab, p in zip(records, labels, proba):
+            self._merge(r, lab, p)
+            probs = r.pop("probabilities")
+            for k, v in probs.items():
+                r[f"prob_{k}"] = v
+            rows.append({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for k, v in r.items()})
+        self.writer.writerows(rows)
+
+
+class _TableWriter(_Writer):
+    """A rich table per batch, for people reading a terminal."""
+
+    def write(self, records: list[dict[str, Any]], labels: list[str], proba: list[list[float]]) -> None:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        key = "doc_id" if "doc_id" in records[0] else next((k for k in ("id", "line", "index") if k in records[0]), None)
+        if key:
+            table.add_column(key, style="dim", no_wrap=True)
+        table.add_column("text", ratio=1, overflow="fold")
+        table.add_column("label", no_wrap=True)
+        styles = {"favor": "green", "against": "red", "neutral": "yellow"}
+        for name in self.labels:
+            table.add_column(name, justify="right", no_wrap=True)
+        for r, lab, p in zip(records, labels, proba):
+            # Text objects, not markup strings: a sentence may contain "[...]"
+            cells = [Text(str(r.get(key, "")) + (f":{r['sentence_index']}" if key == "doc_id" else ""))] if key else []
+            cells += [Text(str(r.get("text", ""))), Text(lab, style=styles.get(lab, "bold"))]
+            cells += [Text(f"{x:.3f}") for x in p]
+            table.add_row(*cells)
+        Console(file=self.fh, soft_wrap=False).print(table)
+
+
+_WRITERS: dict[str, type[_Writer]] = {"jsonl": _JsonlWriter, "csv": _CsvWriter, "table": _TableWriter}
+
+
+def output_format(opts: PredictOptions, stdout_is_terminal: bool) -> str:
+    """``--format``, else the output file's suffix, else a table on a terminal and JSONL elsewhere."""
+    if opts.format:
+        if opts.format not in OUTPUT_FORMATS:
+            raise StanceError(f"unknown output format '{opts.format}' (use one of {', '.join(OUTPUT_FORMATS)})")
+        return opts.format
+    if opts.output is not None:
+        return "csv" if opts.output.suffix.lower() == ".csv" else "jsonl"
+    return "table" if stdout_is_terminal else "jsonl"
+
+
+@contextlib.contextmanager
+def atomic_text_file(path: Path) -> Iterator[TextIO]:
+    """A text file written under a temporary name and renamed over ``path`` only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from training.persistence import default_mode
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, default_mode())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------- the run
+
+
+def validate(opts: PredictOptions, stdin_is_terminal: bool) -> None:
+    """Option checks that need no file contents."""
+    if opts.texts and opts.input is not None:
+        raise StanceError("both sentences and --input given (pass one or the other)")
+    if not opts.texts and opts.input is None and stdin_is_terminal:
+        raise StanceError("no input (pass sentences as arguments, --input FILE, or pipe text on standard input)")
+    if opts.batch_size < 1:
+        raise StanceError(f"invalid --batch-size {opts.batch_size} (use a positive number)")
+    if input_format(opts) == "document" and not opts.documents:
+        raise StanceError(f"{opts.input} is a whole document (add --documents to segment it into sentences)")
+    if opts.output is not None and opts.input is not None and opts.output.resolve() == opts.input.resolve():
+        raise StanceError(f"--output {opts.output} is the input file (choose another output path)")
+    if opts.output is not None and opts.output.is_dir():
+        raise StanceError(f"--output {opts.output} is a directory (pass a file path)")
+
+
+def run_predict(
+    opts: PredictOptions,
+    stdin: BinaryIO,
+    stdout: TextIO,
+    *,
+    stdout_is_terminal: bool = False,
+    stdin_is_terminal: bool = False,
+    dataset_config: Any = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    model: Any = None,
+) -> PredictStats:
+    """Label every sentence of the input and write the rows; return the counts.
+
+    Checks run in order of cost: options, the model path, the whole input file, then the
+    model is loaded and the input streams through it in batches of ``opts.batch_size``.
+    ``progress(done_bytes, total_bytes)`` is called after each batch of a file input.
+    """
+    from training.predict import check_model_location, load_model
+
+    validate(opts, stdin_is_terminal)
+    fmt_out = output_format(opts, stdout_is_terminal and opts.output is None)
+    fmt_in = input_format(opts)
+    if model is None:
+        check_model_location(opts.model)
+    check_file(opts)
+    if opts.documents and dataset_config is None:
+        from training.config import DatasetConfig
+
+        dataset_config = DatasetConfig()
+    if model is None:
+        model = load_model(opts.model)
+    stats = PredictStats(format=fmt_out, output=opts.output)
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        fh: BinaryIO | None = None
+        total: int | None = None
+        if opts.input is not None:
+            where, base = str(opts.input), opts.input.stem
+            if fmt_in != "document":
+                fh = stack.enter_context(_open_input(opts.input))
+                total = opts.input.stat().st_size
+        else:
+            where, base = "<stdin>", "stdin"
+            fh = stdin if not opts.texts else None
+        if fmt_in == "document":
+            assert opts.input is not None
+            rows: Iterator[_Row] = _document_file(opts.input, dataset_config)
+        else:
+            rows = _rows(opts, fmt_in, fh, where, base)
+        out: IO[str] = stack.enter_context(atomic_text_file(opts.output)) if opts.output else stdout
+        writer = _WRITERS[fmt_out](out, model.labels, stats)
+        texts: list[str] = []
+        batch: list[dict[str, Any]] = []
+        for text, rec in _sentences(rows, opts, dataset_config, stats):
+            texts.append(text)
+            batch.append(rec)
+            if len(batch) >= opts.batch_size:
+                _flush(model, writer, texts, batch, stats)
+                texts, batch = [], []
+                if progress is not None and fh is not None:
+                    progress(fh.tell(), total)
+        if batch:
+            _flush(model, writer, texts, batch, stats)
+        if progress is not None and fh is not None:
+            progress(total or fh.tell(), total)
+        writer.close()
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _flush(model: Any, writer: _Writer, texts: list[str], batch: list[dict[str, Any]], stats: PredictStats) -> None:
+    proba = model.predict_proba_array(texts)
+    labels = model.label_array(proba)
+    stats.sentences += len(batch)
+    stats.labels.update(labels)
+    writer.write(batch, labels, proba.tolist())
+
+
+def summary(stats: PredictStats) -> str:
+    """One line for standard error: counts, labels, where the rows went."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(stats.labels.items(), key=lambda kv: -kv[1]))
+    parts = [f"labelled {stats.sentences} sentence{'s' if stats.sentences != 1 else ''}"]
+    if stats.documents:
+        parts[0] += f" from {stats.documents} document{'s' if stats.documents != 1 else ''}"
+    if counts:
+        parts[0] += f" ({counts})"
+    if stats.empty:
+        parts.append(f"skipped {stats.empty} empty input{'s' if stats.empty != 1 else ''}")
+    if stats.output is not None:
+        parts.append(f"wrote {stats.output} ({stats.format})")
+    rate = stats.sentences / stats.seconds if stats.seconds > 0 else 0.0
+    parts.append(f"{stats.seconds:.1f}s, {rate:,.0f}/s")
+    return "; ".join(parts)
+
+

@@ -1,0 +1,673 @@
+"""MLflow logging and reading of ``stance train`` comparisons: the only module importing mlflow.
+
+One parent run per comparison, one nested child run per candidate. Writes go through
+:func:`_retry`, so two processes sharing one SQLite store wait for each other's transactions
+instead of failing on "database is locked"; the store itself is created under a file lock.
+Every public method adds its wall time to :attr:`Tracker.seconds` (the benchmark reports it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from training.config import LABELS
+from training.errors import StanceError
+
+DEFAULT_URI = "sqlite:///mlflow.db"
+KIND_TAG = "stance.kind"
+MAX_PARAM_CHARS = 6000  # MLflow's limit for one param value
+MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset digest
+T = TypeVar("T")
+
+
+def resolve_uri(configured: str | None = None) -> str:
+    """The tracking URI: the configured one, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``."""
+    return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+
+
+def _retry(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn``; on a locked SQLite database wait and try again (up to about two minutes).
+
+    Each MLflow store call is one transaction that is rolled back when it fails, so a retry
+    does not record anything twice.
+    """
+    delay, waited = 0.05, 0.0
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if not _is_locked(exc) or waited > 120:
+                raise
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 2.0)
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    if not uri.startswith("sqlite:"):
+        return None
+    path = uri.split("sqlite://", 1)[1]
+    if path.startswith("/"):
+        path = path[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+def check_store(uri: str) -> None:
+    """Fail fast with one clear line if the tracking store cannot be used."""
+    import urllib.error
+    import urllib.request
+
+    db = _sqlite_path(uri)
+    if db is not None:
+        parent = db.parent if str(db.parent) else Path(".")
+        if not parent.is_dir():
+            raise StanceError(f"tracking store not reachable: {uri}: folder {parent} does not exist "
+                              "(create it or set MLFLOW_TRACKING_URI)")
+        if not os.access(parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+            raise StanceError(f"tracking store not writable: {uri} (check the permissions or set MLFLOW_TRACKING_URI)")
+        return
+    if uri.startswith(("http://", "https://")):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - user-chosen URL
+                if response.status != 200:
+                    raise StanceError(f"tracking server unhealthy: {uri} answered {response.status} (check the server)")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise StanceError(f"tracking server not reachable: {uri} ({reason}; start `mlflow server` or "
+                              "unset MLFLOW_TRACKING_URI to use sqlite:///mlflow.db)") from None
+        return
+    if uri.startswith("file:") or "://" not in uri:
+        path = Path(uri[5:] if uri.startswith("file:") else uri)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise StanceError(f"tracking store not writable: {uri}")
+
+
+@contextlib.contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Serialise creation of a SQLite store (and its experiment) between processes."""
+    db = _sqlite_path(uri)
+    if db is None:
+        yield
+        return
+    from filelock import FileLock
+
+    with FileLock(str(db) + ".lock", timeout=300):
+        yield
+
+
+@dataclass
+class Candidate:
+    """Everything logged for one candidate, as plain data (no training types)."""
+
+    name: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    per_split: dict[str, list[float]]
+    tags: dict[str, str]
+    confusion: list[list[int]]
+    report_text: str
+    report: dict[str, Any]
+    misclassified: list[dict[str, Any]]
+    search: list[dict[str, Any]]
+    model: Any
+    classes: list[str]
+    input_example: list[str]
+    confusion_png: bytes = b""
+    run_id: str = ""
+    model_uri: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Tracker:
+    """MLflow side of one ``stance train``: parent run, child runs, registry."""
+
+    def __init__(self, config: Any, uri: str | None = None) -> None:
+        self.config = config
+        self.uri = uri or resolve_uri(config.uri)
+        self.seconds = 0.0  # wall time inside MLflow calls (overlaps training when workers run)
+        self.cpu_seconds = 0.0  # CPU time of this process inside them
+        self.parent_id = ""
+        self.experiment_id = ""
+        self._client: Any = None
+        self._common_tags: dict[str, str] = {}
+        self._datasets: list[Any] = []
+
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - t0
+            self.cpu_seconds += time.process_time() - c0
+
+    # ------------------------------------------------------------ setup
+
+    def check(self) -> None:
+        """Check the store, create it and the experiment if needed; all before any training."""
+        with self._timed():
+            check_store(self.uri)
+            import mlflow
+            from mlflow.exceptions import MlflowException
+
+            mlflow.set_tracking_uri(self.uri)
+            self._client = mlflow.MlflowClient(self.uri)
+            try:
+                with _store_lock(self.uri):
+                    self.experiment_id = _experiment_id(self._client, self.config.experiment, create=True)
+            except MlflowException as exc:
+                raise StanceError(f"tracking store not usable: {self.uri}: {str(exc).splitlines()[0]}") from None
+
+    @contextlib.contextmanager
+    def parent_run(self, params: Mapping[str, Any], tags: Mapping[str, str], dataset_frames: Mapping[str, Any],
+                   fingerprint: str, source: str) -> Iterator[str]:
+        """Open the parent run; close it FINISHED, FAILED on an error or KILLED on an interrupt."""
+        from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_SOURCE_NAME
+
+        with self._timed():
+            commit = _git_commit()
+            common = {k: str(v) for k, v in tags.items()}
+            if commit:
+                common[MLFLOW_GIT_COMMIT] = commit
+                common["git_commit"] = commit
+            self._common_tags = common
+            run = _retry(self._client.create_run, self.experiment_id, run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}",
+                         tags={**common, KIND_TAG: "comparison", MLFLOW_SOURCE_NAME: "stance train"})
+            self.parent_id = run.info.run_id
+            self._log_params(self.parent_id, params)
+            self._datasets = self._make_datasets(dataset_frames, fingerprint, source)
+            self._log_datasets(self.parent_id)
+        status = "FINISHED"
+        try:
+            yield self.parent_id
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise
+        except BaseException:
+            status = "FAILED"
+            raise
+        finally:
+            with self._timed():
+                _retry(self._client.set_terminated, self.parent_id, status)
+
+    def _log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, _param_value(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow takes at most 100 params per batch
+            _retry(self._client.log_batch, run_id, params=items[i : i + 100])
+
+    def _make_datasets(self, frames: Mapping[str, Any], fingerprint: str, source: str) -> list[tuple[Any, str]]:
+        import mlflow.data
+
+        out = []
+        for context, (name, frame) in frames.items():
+            # The builder's fingerprint covers every row; MLflow's own digest reads only the first
+            # 10,000. Its digest column holds 36 characters: a prefix of the fingerprint.
+            digest = fingerprint[:MAX_DIGEST_CHARS] if fingerprint else None
+            with warnings.catch_warnings():
+                # A local path matches two equivalent source types; MLflow picks one and says so.
+                warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways.*")
+                ds = mlflow.data.from_pandas(frame, source=source or None, targets="label", name=name, digest=digest)
+            out.append((ds._to_mlflow_entity(), context))
+        return out
+
+    def _log_datasets(self, run_id: str) -> None:
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        inputs = [DatasetInput(ds, tags=[InputTag(MLFLOW_DATASET_CONTEXT, ctx)]) for ds, ctx in self._datasets]
+        if inputs:
+            _retry(self._client.log_inputs, run_id, datasets=inputs)
+
+    # ------------------------------------------------------------ children
+
+    def log_candidate(self, cand: Candidate, params: Mapping[str, Any]) -> str:
+        """Create the child run of one candidate with params, metrics, artifacts and its model."""
+        from mlflow.entities import Metric
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+        with self._timed():
+            run = _retry(self._client.create_run, self.experiment_id, run_name=cand.name,
+                         tags={**self._common_tags, **cand.tags, MLFLOW_PARENT_RUN_ID: self.parent_id,
+                               KIND_TAG: "candidate"})
+            run_id = cand.run_id = run.info.run_id
+            status = "FAILED"
+            try:
+                if self.config.log_models == "all":
+                    # First, while the run is empty: MLflow copies a run's params and metrics
+                    # onto each model logged in it, one query per metric.
+                    self._log_model(cand)
+                self._log_params(run_id, params)
+                now = int(time.time() * 1000)
+                items = [Metric(k, float(v), now, 0) for k, v in cand.metrics.items() if _finite(v)]
+                for key, values in cand.per_split.items():
+                    items += [Metric(key, float(v), now, step) for step, v in enumerate(values)]
+                for i in range(0, len(items), 1000):
+                    _retry(self._client.log_batch, run_id, metrics=items[i : i + 1000])
+                self._log_datasets(run_id)
+                with tempfile.TemporaryDirectory(prefix="stance-artifacts-") as tmp:
+                    _write_candidate_artifacts(Path(tmp), cand)
+                    _retry(self._client.log_artifacts, run_id, tmp)
+                status = "FINISHED"
+            except KeyboardInterrupt:
+                status = "KILLED"
+                raise
+            finally:
+                _retry(self._client.set_terminated, run_id, status)
+        return run_id
+
+    def _log_model(self, cand: Candidate) -> None:
+        import mlflow.sklearn
+        import pandas as pd
+        from mlflow.models import infer_signature
+
+        from training.persistence import TRUSTED_TYPES, library_versions
+
+        example = pd.DataFrame({"text": cand.input_example})
+        signature = infer_signature(example, cand.model.predict_proba(cand.input_example))
+        versions = library_versions()
+        # Explicit requirements: inferring them loads the model in a subprocess, the slowest
+        # part of logging by far.
+        reqs = [f"{dist}=={versions[dist]}" for dist in ("scikit-learn", "skops", "numpy", "scipy") if dist in versions]
+        info = _retry(
+            mlflow.sklearn.log_model,
+            cand.model,
+            name="model",
+            run_id=cand.run_id,
+            serialization_format="skops",
+            skops_trusted_types=list(TRUSTED_TYPES),
+            signature=signature,
+            input_example=example,
+            pyfunc_predict_fn="predict_proba",
+            pip_requirements=reqs,
+            metadata={"labels": cand.classes, "probability_columns": cand.classes, "candidate": cand.name},
+        )
+        cand.model_uri = info.model_uri
+
+    def update_candidate(self, run_id: str, metrics: Mapping[str, float], tags: Mapping[str, str]) -> None:
+        """Add the comparison results (known once every candidate ran) to a finished child run."""
+        from mlflow.entities import Metric, RunTag
+
+        with self._timed():
+            now = int(time.time() * 1000)
+            _retry(self._client.log_batch, run_id,
+                   metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
+                   tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    # ------------------------------------------------------------ parent summary and registry
+
+    def log_leaderboard(self, rows: Sequence[Mapping[str, Any]], best: str, metric: str, metrics: Mapping[str, float]) -> None:
+        """Leaderboard CSV and bar chart (with error bars) on the parent run, plus its headline metrics."""
+        from mlflow.entities import Metric, RunTag
+
+        with self._timed():
+            with tempfile.TemporaryDirectory(prefix="stance-leaderboard-") as tmp:
+                (Path(tmp) / "leaderboard.csv").write_text(leaderboard_csv(rows), encoding="utf-8")
+                (Path(tmp) / "leaderboard.json").write_text(json.dumps(list(rows), indent=2, default=str),
+                                                            encoding="utf-8")
+                _bar_chart(rows, metric, Path(tmp) / "leaderboard.png")
+                _retry(self._client.log_artifacts, self.parent_id, tmp)
+            now = int(time.time() * 1000)
+            _retry(self._client.log_batch, self.parent_id,
+                   metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
+                   tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)])
+
+    def register(self, cand: Candidate) -> str:
+        """Register the champion's model as a new version and point the alias at it."""
+        with self._timed():
+            if not cand.model_uri:
+                self._log_model(cand)
+            import mlflow
+
+            name, alias = self.config.registered_model, self.config.alias
+            version = _retry(mlflow.register_model, cand.model_uri, name,
+                             tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags})
+            _retry(self._client.set_registered_model_alias, name, alias, version.version)
+            _retry(self._client.set_tag, self.parent_id, "stance.registered", f"models:/{name}/{version.version}")
+            return f"models:/{name}@{alias}"
+
+    def log_timing(self, total_seconds: float) -> None:
+        """Wall time of the whole command and the share spent here (the benchmark reads both)."""
+        from mlflow.entities import Metric
+
+        with self._timed():
+            now = int(time.time() * 1000)
+            share = self.seconds / total_seconds if total_seconds > 0 else 0.0
+            _retry(self._client.log_batch, self.parent_id,
+                   metrics=[Metric("seconds_total", total_seconds, now, 0),
+                            Metric("seconds_mlflow", self.seconds, now, 0),
+                            Metric("cpu_seconds_mlflow", self.cpu_seconds, now, 0),
+                            Metric("mlflow_share", share, now, 0)])
+
+
+# ---------------------------------------------------------------- artifacts
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and math.isfinite(float(v))
+
+
+def _param_value(v: Any) -> str:
+    text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+
+
+def _write_candidate_artifacts(folder: Path, cand: Candidate) -> None:
+    (folder / "classification_report.txt").write_text(cand.report_text, encoding="utf-8")
+    (folder / "classification_report.json").write_text(json.dumps(cand.report, indent=2), encoding="utf-8")
+    (folder / "search.json").write_text(json.dumps(cand.search, indent=2, default=str), encoding="utf-8")
+    with open(folder / "misclassified_test.csv", "w", newline="", encoding="utf-8") as fh:
+        cols = ["doc_id", "sentence_index", "text", "gold", "predicted", *[f"p_{c}" for c in cand.classes]]
+        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(cand.misclassified)
+    png = cand.confusion_png or confusion_png(cand.confusion, cand.name, cand.metrics.get("test_macro_f1", math.nan))
+    (folder / "confusion_matrix.png").write_bytes(png)
+
+
+def _figure(width: float, height: float) -> Any:
+    # The object-oriented API with an Agg canvas: no pyplot, no global backend switch.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def confusion_png(matrix: list[list[int]], title: str, score: float) -> bytes:
+    """A confusion matrix (gold rows, predicted columns) as PNG bytes; needs matplotlib, not mlflow.
+
+    Pure rendering, so training workers can draw it in parallel with the logging.
+    """
+    fig = _figure(4.2, 3.8)
+    ax = fig.add_subplot()
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(LABELS)), labels=list(LABELS))
+    ax.set_yticks(range(len(LABELS)), labels=list(LABELS))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    top = max((max(r) for r in matrix), default=0)
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black")
+    ax.set_title(f"{title}\ntest macro-F1 {score:.3f}", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _bar_chart(rows: Sequence[Mapping[str, Any]], metric: str, path: Path) -> None:
+    ordered = sorted(rows, key=lambda r: r[f"cv_{metric}_mean"])
+    fig = _figure(7.5, 0.9 + 0.32 * len(ordered))
+    ax = fig.add_subplot()
+    names = [r["candidate"] for r in ordered]
+    means = [r[f"cv_{metric}_mean"] for r in ordered]
+    stds = [r[f"cv_{metric}_std"] for r in ordered]
+    colors = ["#1b7837" if r["is_best"] else "#5aae61" if r["tied_with_best"] else "#bababa" for r in ordered]
+    ax.barh(names, means, xerr=stds, color=colors, capsize=3, label=f"CV {metric} (mean ± std)")
+    ax.scatter([r[f"test_{metric}"] for r in ordered], names, color="#762a83", marker="D", s=18, zorder=3,
+               label=f"test {metric}")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(metric)
+    ax.set_title("dark green: best; light green: tied with best; grey: worse", fontsize=9)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+LEADERBOARD_COLUMNS = (
+    "candidate", "features", "classifier", "training_data",
+    "cv_macro_f1_mean", "cv_macro_f1_std", "cv_f_avg_mean", "cv_f_avg_std", "cv_accuracy_mean", "cv_accuracy_std",
+    "test_macro_f1", "test_f_avg", "test_accuracy", "fit_seconds", "predict_sentences_per_s", "model_size_bytes",
+    "tied_with_best", "is_best", "p_value", "mean_diff", "params",
+)
+
+
+def leaderboard_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The leaderboard as CSV text (params as JSON)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(LEADERBOARD_COLUMNS), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({**r, "params": json.dumps(r.get("params", {}), sort_keys=True, default=str)})
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- reading back (`stance compare`)
+
+
+def _experiment_id(client: Any, name: str, create: bool) -> str:
+    from mlflow.exceptions import MlflowException
+
+    exp = _retry(client.get_experiment_by_name, name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            raise StanceError(f"experiment '{name}' is deleted in the tracking store (restore it or choose another name)")
+        return exp.experiment_id
+    if not create:
+        names = [e.name for e in _retry(client.search_experiments, max_results=50)]
+        raise StanceError(f"no experiment named '{name}' in the tracking store "
+                          f"(known: {', '.join(names) or 'none'}; run `stance train` first or pass --experiment)")
+    try:
+        return _retry(client.create_experiment, name)
+    except MlflowException:
+        exp = _retry(client.get_experiment_by_name, name)  # another process created it meanwhile
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+METRIC_COLUMNS = tuple(c for c in LEADERBOARD_COLUMNS if c.startswith(("cv_", "test_")) or c in (
+    "fit_seconds", "predict_sentences_per_s", "model_size_bytes", "p_value", "mean_diff"))
+
+
+def read_leaderboard(uri: str | None, experiment: str, run_id: str | None = None) -> dict[str, Any]:
+    """The leaderboard of one ``stance train`` run read back from its MLflow child runs.
+
+    ``run_id`` selects a parent run (a child's id selects its parent); by default the latest
+    finished comparison in ``experiment``.
+    """
+    uri = resolve_uri(uri)
+    check_store(uri)
+    db = _sqlite_path(uri)
+    if db is not None and not db.exists():
+        raise StanceError(f"no tracking store at {uri} (run `stance train` first, or set MLFLOW_TRACKING_URI)")
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    client = mlflow.MlflowClient(uri)
+    if run_id:
+        try:
+            parent = _retry(client.get_run, run_id)
+        except MlflowException:
+            raise StanceError(f"no run with id {run_id} in {uri} (list runs with `mlflow ui`, or omit --run)") from None
+        if parent.data.tags.get(KIND_TAG) == "candidate" and MLFLOW_PARENT_RUN_ID in parent.data.tags:
+            parent = _retry(client.get_run, parent.data.tags[MLFLOW_PARENT_RUN_ID])
+        if parent.data.tags.get(KIND_TAG) != "comparison":
+            raise StanceError(f"run {run_id} is not a `stance train` run (pass the id of a parent run)")
+    else:
+        exp_id = _experiment_id(client, experiment, create=False)
+        found = _retry(client.search_runs, [exp_id],
+                       filter_string=f"tags.`{KIND_TAG}` = 'comparison' and attributes.status = 'FINISHED'",
+                       order_by=["attributes.start_time DESC"], max_results=1)
+        if not found:
+            raise StanceError(f"no finished `stance train` run in experiment '{experiment}' of {uri} "
+                              "(run `stance train` first)")
+        parent = found[0]
+    children = _retry(client.search_runs, [parent.info.experiment_id],
+                      filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'", max_results=1000)
+    rows = []
+    for child in children:
+        m, t, p = child.data.metrics, child.data.tags, child.data.params
+        row: dict[str, Any] = {
+            "candidate": t.get("stance.candidate", child.info.run_name),
+            "features": t.get("stance.features", ""),
+            "classifier": t.get("stance.classifier", ""),
+            "training_data": t.get("stance.training_data", ""),
+            **{c: m.get(c, math.nan) for c in METRIC_COLUMNS},
+            "tied_with_best": t.get("stance.tied_with_best") == "true",
+            "is_best": t.get("stance.is_best") == "true",
+            "params": {k[len("chosen."):]: v for k, v in p.items() if k.startswith("chosen.")},
+            "run_id": child.info.run_id,
+            "status": child.info.status,
+        }
+        rows.append(row)
+    metric = parent.data.tags.get("stance.metric", "macro_f1")
+    rows.sort(key=lambda r: (-(r.get(f"cv_{metric}_mean") or -1.0) if _finite(r.get(f"cv_{metric}_mean")) else 1.0,
+                             r["candidate"]))
+    return {
+        "tracking_uri": uri,
+        "experiment_id": parent.info.experiment_id,
+        "run_id": parent.info.run_id,
+        "run_name": parent.info.run_name,
+        "status": parent.info.status,
+        "start_time": parent.info.start_time,
+        "best": parent.data.tags.get("stance.best", ""),
+        "metric": metric,
+        "method": parent.data.params.get("comparison.method", ""),
+        "alpha": parent.data.params.get("comparison.alpha", ""),
+        "registered": parent.data.tags.get("stance.registered", ""),
+        "dataset_fingerprint": parent.data.tags.get("dataset.fingerprint", ""),
+        "rows": rows,
+    }
+
+
+# ---------------------------------------------------------------- models for `stance predict` / `stance evaluate`
+
+
+def load_sklearn_model(uri: str) -> tuple[Any, dict[str, Any]]:
+    """Fetch an MLflow scikit-learn model (``runs:/``, ``models:/name@alias``, a model folder...).
+
+    Returns the estimator and metadata naming where it came from. The skops file is loaded by
+    :func:`training.persistence.load_model_file` with our trusted-type list, not by
+    ``mlflow.sklearn.load_model``, which would trust the list stored inside the model itself;
+    models stored with pickle are refused.
+    """
+    tracking_uri = resolve_uri()
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
+
+    from training.persistence import load_model_file, sha256_file
+
+    with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
+        try:
+            local = Path(_retry(mlflow.artifacts.download_artifacts, artifact_uri=uri, dst_path=tmp,
+                                tracking_uri=tracking_uri))
+        except (MlflowException, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StanceError(f"cannot fetch MLflow model {uri}: {first} (check the URI; tracking store "
+                              f"{tracking_uri}, set MLFLOW_TRACKING_URI to use another)") from None
+        if not (local / "MLmodel").is_file():
+            raise StanceError(f"not an MLflow model: {uri} has no MLmodel file (point at the model, e.g. runs:/<id>/model)")
+        spec = Model.load(str(local / "MLmodel"))
+        flavor = spec.flavors.get("sklearn")
+        if flavor is None:
+            raise StanceError(f"not a scikit-learn model: {uri} has flavors {', '.join(spec.flavors)} (log it with mlflow.sklearn)")
+        fmt = flavor.get("serialization_format", "pickle")
+        if fmt != "skops":
+            raise StanceError(f"refused: {uri} is stored as {fmt}, which can run code when loaded "
+                              "(log the model with serialization_format='skops')")
+        model_file = local / flavor.get("pickled_model", "model.skops")
+        estimator = load_model_file(model_file)
+        digest = sha256_file(model_file)
+    meta = {
+        "sha256": digest,
+        "mlflow": {"tracking_uri": tracking_uri, "model_uri": uri, "run_id": spec.run_id,
+                   "model_id": getattr(spec, "model_id", None)},
+        "mlflow_metadata": dict(spec.metadata or {}),
+    }
+    return estimator, meta
+
+
+def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mapping[str, Any]) -> str:
+    """Record a ``stance evaluate`` report as its own MLflow run, linked to the evaluated model.
+
+    The link is a set of tags (model URI, the run that trained it, the model file's sha256)
+    and, when the model is an MLflow logged model, its id on each metric. Returns the run id.
+    """
+    from mlflow.entities import Metric, Param, RunTag
+
+    uri = resolve_uri(config.uri)
+    check_store(uri)
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    with _store_lock(uri):
+        exp_id = _experiment_id(client, config.experiment, create=True)
+    origin = dict(model_metadata.get("mlflow") or {})
+    # a logged model's id only means something in the store that holds it
+    model_id = (origin.get("model_id") or None) if origin.get("tracking_uri") == uri else None
+    tags = {
+        KIND_TAG: "evaluation",
+        "stance.model": str(report.get("model", "")),
+        "stance.model_sha256": str(report.get("model_sha256", "")),
+        "stance.model_uri": str(origin.get("model_uri") or report.get("model", "")),
+        "stance.model_run_id": str(origin.get("run_id") or ""),
+        "stance.data": str(report.get("data", "")),
+        "stance.data_fingerprint": str(report.get("data_fingerprint", "")),
+    }
+    commit = _git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    data_name = Path(str(report.get("data", "data"))).name
+    run = _retry(client.create_run, exp_id, run_name=f"evaluate {data_name}",
+                 tags={k: v for k, v in tags.items() if v})
+    run_id = run.info.run_id
+    status = "FAILED"
+    try:
+        now = int(time.time() * 1000)
+        values: dict[str, float] = {k: float(report[k]) for k in ("macro_f1", "f_avg", "accuracy", "n")}
+        for label, scores in report.get("per_class", {}).items():
+            for name in ("precision", "recall", "f1", "support"):
+                values[f"{label}_{name}"] = float(scores[name])
+        _retry(client.log_batch, run_id,
+               metrics=[Metric(k, v, now, 0, model_id=model_id) for k, v in values.items() if _finite(v)],
+               params=[Param("data", str(report.get("data", ""))[:MAX_PARAM_CHARS]),
+                       Param("model", str(report.get("model", ""))[:MAX_PARAM_CHARS])],
+               tags=[RunTag("stance.skipped_empty", str(report.get("skipped_empty", 0)))])
+        with tempfile.TemporaryDirectory(prefix="stance-evaluation-") as tmp:
+            (Path(tmp) / "evaluation.json").write_text(json.dumps(dict(report), indent=2, default=str), encoding="utf-8")
+            matrix = report.get("confusion", {}).get("matrix")
+            if matrix:
+                png = confusion_png(matrix, f"{data_name} (n={int(values['n'])})", values["macro_f1"])
+                (Path(tmp) / "confusion_matrix.png").write_bytes(png)
+            _retry(client.log_artifacts, run_id, tmp)
+        status = "FINISHED"
+    finally:
+        _retry(client.set_terminated, run_id, status)
+    return run_id

@@ -1,0 +1,693 @@
+"""``stance train``: an honest, repeatable comparison of the configured candidates.
+
+Protocol, per candidate and training-data mode (gold, or gold plus weak labels weighted by
+their confidence):
+
+1. Search: every point of the candidate's grid is scored by stratified, document-grouped
+   k-fold CV on train + validation (one seed); the best mean score wins, ties to the first.
+2. Score: the chosen point is scored by ``repeats`` further runs of the same CV with other
+   seeds. Every candidate sees the same splits, so their per-split scores are paired and the
+   corrected resampled t-test (or a bootstrap) can tell a real gap from noise.
+3. Test: the chosen point is fitted on all of train + validation and applied once to test.
+
+Only gold sentences are ever scored; weak labels are training material, not ground truth.
+The best candidate (highest mean CV score, never the test score) is logged as champion and
+exported. Everything is seeded from ``config.seed``: the same data, config and seed give the
+same scores.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training import classifiers as reg
+from training import metrics
+from training.config import LABELS, config_hash
+from training.errors import StanceError
+from training.train_config import CandidateConfig, TrainConfig
+
+Progress = Callable[[str], None]
+SCORES = ("macro_f1", "f_avg", "accuracy")
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class Data:
+    """Train + validation (the CV pool) and the gold test sentences, as plain arrays."""
+
+    texts: list[str]
+    labels: Any  # numpy array of label names
+    docs: Any
+    gold: Any  # bool mask
+    weight: Any  # confidence; 1.0 for gold
+    test_texts: list[str]
+    test_labels: Any
+    test_meta: list[dict[str, Any]]
+    fingerprint: str
+    dataset_hash: str
+    info: dict[str, Any]
+    source: str = ""
+
+    @property
+    def has_weak(self) -> bool:
+        """Whether the pool holds weak labels at all."""
+        return bool((~self.gold).any())
+
+
+def _names(split: Any) -> list[str]:
+    feature = split.features["label"]
+    raw = split["label"]
+    if hasattr(feature, "int2str"):
+        return [feature.int2str(int(v)) for v in raw]
+    return [str(v) for v in raw]
+
+
+def prepare(dsd: Any, info: Mapping[str, Any], source: str = "") -> Data:
+    """Arrays for CV and test from a built DatasetDict; test keeps its gold rows only."""
+    import numpy as np
+
+    missing = [s for s in ("train", "validation", "test") if s not in dsd]
+    if missing:
+        raise StanceError(f"dataset {source or '<memory>'} has no split(s) {', '.join(missing)} "
+                          "(rebuild it with `stance build-dataset`)")
+    texts: list[str] = []
+    labels: list[str] = []
+    docs: list[str] = []
+    sources: list[str] = []
+    conf: list[float] = []
+    for name in ("train", "validation"):
+        split = dsd[name]
+        texts += list(split["text"])
+        labels += _names(split)
+        docs += list(split["doc_id"])
+        sources += list(split["label_source"])
+        conf += [float(c) for c in split["confidence"]]
+    test = dsd["test"]
+    t_gold = [s == "gold" for s in test["label_source"]]
+    t_labels = _names(test)
+    keep = [i for i, g in enumerate(t_gold) if g]
+    idx = test["sentence_index"] if "sentence_index" in test.column_names else [-1] * len(test)
+    gold = np.array([s == "gold" for s in sources], dtype=bool)
+    weight = np.where(gold, 1.0, np.clip(np.array(conf, dtype=np.float64), 0.0, 1.0))
+    return Data(
+        texts=texts,
+        labels=np.array(labels, dtype=object),
+        docs=np.array(docs, dtype=object),
+        gold=gold,
+        weight=weight,
+        test_texts=[test["text"][i] for i in keep],
+        test_labels=np.array([t_labels[i] for i in keep], dtype=object),
+        test_meta=[{"doc_id": test["doc_id"][i], "sentence_index": int(idx[i])} for i in keep],
+        fingerprint=str(info.get("fingerprint", "")),
+        dataset_hash=str(info.get("config_hash", "")),
+        info=dict(info),
+        source=source,
+    )
+
+
+def make_splits(data: Data, folds: int, seed: int) -> list[tuple[Any, Any]]:
+    """``(train rows, gold held-out rows)`` of stratified, document-grouped k-fold CV."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    out = []
+    for tr, te in cv.split(np.zeros(len(data.texts)), data.labels, groups=data.docs):
+        out.append((tr, te[data.gold[te]]))
+    return out
+
+
+def _rows(data: Data, rows: Any, mode: str) -> tuple[Any, Any]:
+    """Training rows of ``rows`` for ``mode`` and their sample weights (None for gold)."""
+    if mode == "gold":
+        return rows[data.gold[rows]], None
+    return rows, data.weight[rows]
+
+
+# ---------------------------------------------------------------- checks before training
+
+
+def _grid(cand: CandidateConfig) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every ``(classifier params, feature params)`` point of the candidate's search, in order."""
+    keys = [("c", k) for k in sorted(cand.search)] + [("f", k) for k in sorted(cand.feature_search)]
+    values = [cand.search[k] if w == "c" else cand.feature_search[k] for w, k in keys]
+    points = []
+    for combo in itertools.product(*values):
+        cp, fp = dict(cand.params), dict(cand.feature_params)
+        for (w, k), v in zip(keys, combo):
+            (cp if w == "c" else fp)[k] = list(v) if isinstance(v, tuple) else v
+        points.append((cp, fp))
+    return points
+
+
+def _with_context(cand: CandidateConfig, params: dict[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill in what a classifier takes from the dataset (the rule lexicons the builder used)."""
+    if cand.classifier == "rules":
+        labeling = dict(info.get("labeling") or {})
+        model = labeling.pop("label_model", "auto")
+        params = {"lexicons": labeling, "label_model": model, **params}
+    return params
+
+
+def _validate_estimator(est: Any) -> None:
+    """Run scikit-learn's own parameter checks on ``est`` and everything nested in it."""
+    from sklearn.base import BaseEstimator
+
+    if est is None:
+        return
+    if hasattr(est, "_parameter_constraints") and hasattr(est, "_validate_params"):
+        est._validate_params()
+    for value in est.get_params(deep=False).values():
+        if isinstance(value, BaseEstimator):
+            _validate_estimator(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple) and len(item) >= 2 and isinstance(item[1], BaseEstimator):
+                    _validate_estimator(item[1])
+
+
+def check_plan(cfg: TrainConfig, data: Data) -> None:
+    """Raise one :class:`StanceError` listing every problem that would stop training later."""
+    problems: list[str] = []
+    where = "configs/train.yaml"
+    k = cfg.cv.folds
+    if not data.gold.any():
+        problems.append(f"no gold sentences in train+validation of {data.source} (annotate some; only gold is scored)")
+    if len(data.test_texts) == 0:
+        problems.append(f"no gold sentences in the test split of {data.source} (rebuild the dataset with gold test documents)")
+    n_docs = len(set(data.docs.tolist()))
+    if n_docs < k:
+        problems.append(f"only {n_docs} documents in train+validation for cv.folds={k} "
+                        f"(set cv.folds to {max(2, n_docs)} or fewer in {where}, or add documents)")
+    else:
+        for label in LABELS:
+            mask = data.gold & (data.labels == label)
+            n, d = int(mask.sum()), len(set(data.docs[mask].tolist()))
+            if d < k:
+                fix = (f"set cv.folds to {d} or fewer in {where}" if d >= 2
+                       else "annotate more documents with this label")
+                problems.append(f"too few examples of class '{label}' for cv.folds={k}: {n} gold sentences in "
+                                f"{d} documents of train+validation, and every fold needs one ({fix})")
+    if cfg.training_data != "gold" and not data.has_weak:
+        problems.append(f"training_data is '{cfg.training_data}' but {data.source} has no weak labels "
+                        f"(set training_data: gold in {where}, or build the dataset with unannotated documents)")
+    min_train = _smallest_training_fold(data, k, cfg.seed) if not problems else 0
+    for cand in cfg.candidates:
+        for cp, fp in _grid(cand):
+            shown = ", ".join(f"{a}={b!r}" for a, b in {**cp, **fp}.items()) or "defaults"
+            try:
+                feats = reg.build_features(cand.features, fp)
+                clf = reg.build_classifier(cand.classifier, _with_context(cand, cp, data.info), cfg.seed)
+                _validate_estimator(feats)
+                _validate_estimator(clf)
+            except Exception as exc:  # sklearn raises several types; each becomes one line
+                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                problems.append(f"impossible parameters for candidate '{cand.name}' ({shown}): {msg} "
+                                f"(fix its params/search in {where})")
+                continue
+            nn = cp.get("n_neighbors")
+            if cand.classifier == "knn" and isinstance(nn, int) and min_train and nn > min_train:
+                problems.append(f"impossible parameters for candidate '{cand.name}': n_neighbors={nn} is more "
+                                f"than the {min_train} training sentences of the smallest fold (search smaller values)")
+            nc = cp.get("n_components")
+            if cand.classifier == "random_forest" and isinstance(nc, int) and min_train and nc >= min_train:
+                problems.append(f"impossible parameters for candidate '{cand.name}': n_components={nc} needs more "
+                                f"than the {min_train} training sentences of the smallest fold (lower it)")
+    if problems:
+        raise StanceError(*problems)
+
+
+def _smallest_training_fold(data: Data, folds: int, seed: int) -> int:
+    splits = make_splits(data, folds, seed)
+    return min(int(data.gold[tr].sum()) for tr, _ in splits)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Entry:
+    """One leaderboard row: a candidate trained on one kind of labels, fully scored."""
+
+    key: str
+    candidate: CandidateConfig
+    mode: str
+    params: dict[str, Any] = field(default_factory=dict)
+    feature_params: dict[str, Any] = field(default_factory=dict)
+    search: list[dict[str, Any]] = field(default_factory=list)
+    cv: list[dict[str, float]] = field(default_factory=list)
+    test: dict[str, float] = field(default_factory=dict)
+    report: dict[str, dict[str, float]] = field(default_factory=dict)
+    confusion: list[list[int]] = field(default_factory=list)
+    test_pred: list[str] = field(default_factory=list)
+    test_proba: Any = None
+    classes: list[str] = field(default_factory=list)
+    fit_seconds: float = 0.0
+    predict_per_second: float = 0.0
+    size_bytes: int = 0
+    weighted: bool = False
+    model: Any = None
+    comparison: dict[str, Any] = field(default_factory=dict)
+    confusion_png: bytes = b""
+    run_id: str = ""
+
+    @property
+    def baseline(self) -> bool:
+        """Whether this is a reference point (dummy floor or the rules) rather than a learner."""
+        return reg.CLASSIFIERS[self.candidate.classifier].baseline
+
+    def cv_summary(self) -> dict[str, tuple[float, float]]:
+        """Mean and standard deviation of each score over the CV splits."""
+        return {s: metrics.mean_std([row[s] for row in self.cv]) for s in SCORES}
+
+    def row(self) -> dict[str, Any]:
+        """The flat leaderboard row shown by the CLI and stored in MLflow."""
+        cvs = self.cv_summary()
+        out: dict[str, Any] = {"candidate": self.key, "features": self.candidate.features,
+                               "classifier": self.candidate.classifier, "training_data": self.mode}
+        for s in SCORES:
+            out[f"cv_{s}_mean"], out[f"cv_{s}_std"] = cvs[s]
+        for s in SCORES:
+            out[f"test_{s}"] = self.test[s]
+        out.update({"fit_seconds": self.fit_seconds, "predict_sentences_per_s": self.predict_per_second,
+                    "model_size_bytes": self.size_bytes, "tied_with_best": bool(self.comparison.get("tied")),
+                    "is_best": bool(self.comparison.get("is_best")),
+                    "p_value": self.comparison.get("p_value", math.nan),
+                    "mean_diff": self.comparison.get("mean_diff", math.nan),
+                    "params": {**self.params, **{f"features.{k}": v for k, v in self.feature_params.items()}}})
+        out["params"] = {k: v for k, v in out["params"].items() if k not in ("lexicons",)}
+        return out
+
+
+class _Features:
+    """Per-fold feature matrices, computed once per (extractor, params, split, mode)."""
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+        self._counts: dict[Any, reg.FoldFeatures] = {}
+        self._folds: dict[Any, tuple[Any, Any]] = {}
+
+    def get(self, features: str, params: Mapping[str, Any], split_id: Any, rows: Any, held: Any, mode: str) -> tuple[Any, Any]:
+        key = (features, repr(sorted(params.items())))
+        if (key, split_id, mode) not in self._folds:
+            if key not in self._counts:
+                self._counts[key] = reg.FoldFeatures(reg.build_features(features, params), self.data.texts)
+            self._folds[(key, split_id, mode)] = self._counts[key].fold(rows, held)
+        return self._folds[(key, split_id, mode)]
+
+    def keep_only(self, features: str) -> None:
+        """Drop cached matrices of other extractors (bounds memory: candidates run grouped)."""
+        for cache in (self._counts, self._folds):
+            for k in [k for k in cache if (k[0] if isinstance(k[0], str) else k[0][0]) != features]:
+                del cache[k]
+
+
+def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, cp: dict[str, Any],
+               fp: dict[str, Any], splits: list[tuple[Any, Any]], tag: str, seed: int) -> list[dict[str, float]]:
+    comp = reg.CLASSIFIERS[cand.classifier]
+    out = []
+    for i, (tr, held) in enumerate(splits):
+        rows, w = _rows(data, tr, mode)
+        if comp.needs_features:
+            xtr, xte = feats.get(cand.features, fp, (tag, i), rows, held, mode)
+        else:
+            xtr, xte = [data.texts[j] for j in rows], [data.texts[j] for j in held]
+        clf = reg.build_classifier(cand.classifier, _with_context(cand, cp, data.info), seed)
+        reg.fit(clf, xtr, data.labels[rows].tolist(), w)
+        out.append(metrics.scores(data.labels[held].tolist(), [str(p) for p in clf.predict(xte)]))
+    return out
+
+
+def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Features,
+             search_splits: list[tuple[Any, Any]], eval_splits: list[tuple[Any, Any]], cfg: TrainConfig) -> Entry:
+    """Search, repeated CV and the single test evaluation of one candidate."""
+    import numpy as np
+
+    from training.persistence import dump_bytes
+
+    metric = cfg.comparison.metric
+    grid = _grid(cand)
+    entry = Entry(key=key, candidate=cand, mode=mode)
+    best = grid[0]
+    if len(grid) > 1:
+        best_score = -math.inf
+        for cp, fp in grid:
+            s = metrics.mean_std([r[metric] for r in _cv_scores(data, feats, cand, mode, cp, fp, search_splits,
+                                                                 "search", cfg.seed)])[0]
+            entry.search.append({"params": {**cp, **{f"features.{k}": v for k, v in fp.items()}}, "score": s})
+            if s > best_score:
+                best, best_score = (cp, fp), s
+    entry.params, entry.feature_params = best
+    entry.cv = _cv_scores(data, feats, cand, mode, *best, eval_splits, "eval", cfg.seed)
+
+    model = reg.assemble(reg.build_features(cand.features, best[1]),
+                         reg.build_classifier(cand.classifier, _with_context(cand, best[0], data.info), cfg.seed))
+    rows, w = _rows(data, np.arange(len(data.texts)), mode)
+    t0 = time.perf_counter()
+    entry.weighted = reg.fit(model, [data.texts[j] for j in rows], data.labels[rows].tolist(), w)
+    entry.fit_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    entry.test_proba = model.predict_proba(data.test_texts)
+    elapsed = time.perf_counter() - t0
+    entry.predict_per_second = len(data.test_texts) / elapsed if elapsed > 0 else math.inf
+    entry.test_pred = [str(p) for p in model.predict(data.test_texts)]
+    gold = data.test_labels.tolist()
+    entry.test = metrics.scores(gold, entry.test_pred)
+    entry.report = metrics.per_class(gold, entry.test_pred)
+    entry.confusion = metrics.confusion(gold, entry.test_pred)
+    entry.classes = [str(c) for c in model.classes_]
+    entry.size_bytes = len(dump_bytes(model))
+    entry.model = model
+    from training.tracking import confusion_png  # drawing only; mlflow is not imported here
+
+    entry.confusion_png = confusion_png(entry.confusion, key, entry.test["macro_f1"])
+    return entry
+
+
+def compare(entries: list[Entry], cfg: TrainConfig, test_train_ratio: float) -> Entry:
+    """Mark the best entry (mean CV score) and whether each other one is tied with it."""
+    metric = cfg.comparison.metric
+    means = [e.cv_summary()[metric][0] for e in entries]
+    best = entries[max(range(len(entries)), key=lambda i: (means[i], -i))]
+    best_scores = [r[metric] for r in best.cv]
+    for i, e in enumerate(entries):
+        result = metrics.paired_tie(best_scores, [r[metric] for r in e.cv], method=cfg.comparison.method,
+                                    alpha=cfg.comparison.alpha, test_train_ratio=test_train_ratio,
+                                    samples=cfg.comparison.bootstrap_samples, seed=cfg.seed + i)
+        result["is_best"] = e is best
+        e.comparison = result
+    return best
+
+
+def _modes(cfg: TrainConfig) -> list[str]:
+    return {"gold": ["gold"], "gold+weak": ["gold+weak"], "both": ["gold", "gold+weak"]}[cfg.training_data]
+
+
+# Feature matrices cached per process: worker processes evaluate many candidates in a row, and
+# those sharing an extractor reuse its counts and fold matrices. ``token`` tells runs apart.
+_CACHE: dict[str, Any] = {"token": None, "features": None}
+
+
+def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, search_splits: list[tuple[Any, Any]],
+          eval_splits: list[tuple[Any, Any]], cfg: TrainConfig) -> tuple[Entry, float]:
+    """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
+    if _CACHE["token"] != token:
+        _CACHE["token"], _CACHE["features"] = token, _Features(data)
+    feats: _Features = _CACHE["features"]
+    feats.keep_only(cand.features)
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    # One BLAS thread in every task, whatever the number of workers: no oversubscription of
+    # the cores, and the same floating-point summation order (so the same scores) for any n_jobs.
+    with threadpool_limits(limits=1):
+        entry = evaluate(data, cand, mode, key, feats, search_splits, eval_splits, cfg)
+    return entry, time.perf_counter() - t0
+
+
+def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = None,
+                   on_entry: Callable[[Entry], None] | None = None) -> tuple[list[Entry], Entry]:
+    """Evaluate every candidate in every mode; return the entries (config order) and the best.
+
+    With ``cfg.n_jobs > 1`` candidates run in worker processes; ``on_entry`` (MLflow logging)
+    runs in this process as each result arrives, overlapping with the training still going on.
+    Results do not depend on the number of workers.
+    """
+    import uuid
+
+    say = progress or (lambda _msg: None)
+    search_splits = make_splits(data, cfg.cv.folds, cfg.seed)
+    eval_splits = [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r)]
+    modes = _modes(cfg)
+    jobs = [(cand, mode) for cand in cfg.candidates for mode in modes]
+    # Grouped by extractor so cached fold matrices are reused, costliest groups first so the
+    # last worker to finish is not left with a long candidate alone.
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i][0].features == "none", jobs[i][0].features, i))
+    keys = [c.name if len(modes) == 1 else f"{c.name}@{m}" for c, m in jobs]
+    token = uuid.uuid4().hex  # identifies this run's data in the per-process cache only
+    args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg) for i in order]
+    if cfg.n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        results: Any = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
+            delayed(_task)(*a) for a in args)
+    else:
+        results = (_task(*a) for a in args)
+    done: dict[int, Entry] = {}
+    try:
+        for n, (i, (entry, seconds)) in enumerate(zip(order, results), 1):
+            done[i] = entry
+            cvm = entry.cv_summary()[cfg.comparison.metric]
+            say(f"[{n}/{len(jobs)}] {entry.key}: CV {cfg.comparison.metric} {cvm[0]:.3f} ± {cvm[1]:.3f}, "
+                f"test {entry.test[cfg.comparison.metric]:.3f} ({seconds:.1f} s)")
+            if on_entry is not None:
+                on_entry(entry)
+    finally:
+        _CACHE["token"] = _CACHE["features"] = None
+    entries = [done[i] for i in range(len(jobs))]
+    held = sum(len(te) for _, te in eval_splits)
+    train = sum(len(tr) for tr, _ in eval_splits)
+    ratio = held / train if train else 1.0 / (cfg.cv.folds - 1)
+    best = compare(entries, cfg, ratio)
+    return entries, best
+
+
+# ---------------------------------------------------------------- the command
+
+
+@dataclass
+class TrainResult:
+    """What ``stance train`` did, for the CLI to print."""
+
+    rows: list[dict[str, Any]]
+    best: str
+    metric: str
+    experiment: str
+    tracking_uri: str
+    parent_run_id: str
+    registered: str
+    export_dir: str
+    seconds_total: float
+    seconds_tracking: float
+    cpu_seconds_tracking: float
+    method: str
+    alpha: float
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt so runs are closed as KILLED and nothing half-written stays."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _card(best: Entry, rows: list[dict[str, Any]], data: Data, cfg: TrainConfig, model_uri: str) -> str:
+    cvs = best.cv_summary()
+    lines = [
+        f"# {cfg.tracking.registered_model}",
+        "",
+        f"Sentence-level stance toward normalization of relations between states: {', '.join(LABELS)}.",
+        "",
+        "## Model",
+        f"- Candidate `{best.key}`: {reg.FEATURES[best.candidate.features].summary} + "
+        f"{reg.CLASSIFIERS[best.candidate.classifier].summary}",
+        f"- Parameters: `{best.row()['params']}`",
+        f"- Trained on train + validation, labels: {best.mode}",
+        f"- MLflow: `{model_uri}`",
+        "",
+        "## Scores (gold sentences only)",
+        f"- CV ({cfg.cv.repeats} x {cfg.cv.folds}-fold, document-grouped): macro-F1 {cvs['macro_f1'][0]:.3f} ± "
+        f"{cvs['macro_f1'][1]:.3f}, F_avg {cvs['f_avg'][0]:.3f} ± {cvs['f_avg'][1]:.3f}",
+        f"- Test ({len(data.test_texts)} sentences, used once): macro-F1 {best.test['macro_f1']:.3f}, "
+        f"F_avg {best.test['f_avg']:.3f}, accuracy {best.test['accuracy']:.3f}",
+        "",
+        "| label | precision | recall | F1 | support |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for label, r in best.report.items():
+        lines.append(f"| {label} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {int(r['support'])} |")
+    tied = [r["candidate"] for r in rows if r["tied_with_best"] and not r["is_best"]]
+    lines += [
+        "",
+        f"Tied with it ({cfg.comparison.method}, alpha {cfg.comparison.alpha}): {', '.join(tied) or 'none'}.",
+        "",
+        "## Data",
+        f"- Dataset fingerprint `{data.fingerprint}`, training config hash `{config_hash(cfg)}`",
+        "",
+        "## Use and limits",
+        "Load with `training.load_model` (skops with an explicit list of trusted types). Trained on English "
+        "news sentences about a handful of normalization episodes; expect lower scores on other topics, "
+        "registers or languages. Probabilities are columns in the order of `labels` in metadata.json.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
+    """The plain-data view of an entry that :mod:`training.tracking` logs."""
+    from training.tracking import Candidate
+
+    row = entry.row()
+    numbers = {k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    for label, r in entry.report.items():
+        for what in ("precision", "recall", "f1"):
+            numbers[f"test_{what}_{label}"] = r[what]
+    if entry.search:
+        numbers["search_best_score"] = max(p["score"] for p in entry.search)
+    wrong = []
+    gold = data.test_labels.tolist()
+    for i, (g, p) in enumerate(zip(gold, entry.test_pred)):
+        if g != p and len(wrong) < cfg.tracking.misclassified_max:
+            probs = {f"p_{c}": round(float(entry.test_proba[i][j]), 6) for j, c in enumerate(entry.classes)}
+            wrong.append({**data.test_meta[i], "text": data.test_texts[i], "gold": g, "predicted": p, **probs})
+    comp = reg.CLASSIFIERS[entry.candidate.classifier]
+    tags = {
+        "stance.candidate": entry.key,
+        "stance.features": entry.candidate.features,
+        "stance.classifier": entry.candidate.classifier,
+        "stance.training_data": entry.mode,
+        "stance.baseline": str(comp.baseline).lower(),
+        "stance.sample_weight_used": str(entry.weighted).lower(),
+        "mlflow.note.content": f"{reg.FEATURES[entry.candidate.features].summary} + {comp.summary}",
+    }
+    return Candidate(
+        name=entry.key,
+        params=row["params"],
+        metrics=numbers,
+        per_split={f"cv_{s}_split": [r[s] for r in entry.cv] for s in SCORES},
+        tags=tags,
+        confusion=entry.confusion,
+        report_text=metrics.report_text(gold, entry.test_pred),
+        report=entry.report,
+        misclassified=wrong,
+        search=entry.search,
+        model=entry.model,
+        classes=entry.classes,
+        input_example=(data.test_texts or data.texts)[:3],
+        confusion_png=entry.confusion_png,
+    )
+
+
+def _child_params(cfg: TrainConfig, entry: Entry) -> dict[str, Any]:
+    from training.config import flatten
+
+    out = {k: v for k, v in flatten(cfg).items() if not k.startswith("candidates")}
+    out.update(flatten(entry.candidate, prefix="candidate."))
+    out["candidate.training_data"] = entry.mode
+    out.update({f"chosen.{k}": v for k, v in entry.row()["params"].items()})
+    return out
+
+
+def _frames(data: Data) -> dict[str, tuple[str, Any]]:
+    import pandas as pd
+
+    pool = pd.DataFrame({"text": data.texts, "label": data.labels.tolist(), "doc_id": data.docs.tolist(),
+                         "label_source": ["gold" if g else "weak" for g in data.gold.tolist()],
+                         "confidence": data.weight.tolist()})
+    test = pd.DataFrame({"text": data.test_texts, "label": data.test_labels.tolist(),
+                         "doc_id": [m["doc_id"] for m in data.test_meta]})
+    return {"training": ("stance-dataset/train+validation", pool), "testing": ("stance-dataset/test (gold)", test)}
+
+
+def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = None) -> TrainResult:
+    """Run the whole comparison, log it to MLflow, register and export the champion.
+
+    ``dataset`` may be a ``(DatasetDict, info)`` pair already in memory; otherwise
+    ``cfg.dataset`` is loaded. Every check (config values, folds, tracking store) runs before
+    the first fit. The export in ``cfg.export_dir`` is only replaced once everything else
+    succeeded, as a whole.
+    """
+    from training import tracking
+    from training.config import flatten
+    from training.persistence import write_export
+
+    say = progress or (lambda _msg: None)
+    t_start = time.perf_counter()
+    if dataset is None:
+        from training.dataset import load_built
+
+        if not Path(cfg.dataset).exists():
+            raise StanceError(f"dataset not found: {cfg.dataset} (run `stance build-dataset` first or pass --dataset)")
+        dsd, info = load_built(cfg.dataset)
+        source = str(Path(cfg.dataset).resolve())
+    else:
+        dsd, info = dataset
+        source = ""
+    data = prepare(dsd, info, source or "<memory>")
+    check_plan(cfg, data)
+    tracker = tracking.Tracker(cfg.tracking)
+    tracker.check()  # an unreachable store fails here, before any training
+    say(f"tracking: {tracker.uri} (experiment '{cfg.tracking.experiment}')")
+    say(f"pool: {len(data.texts)} sentences ({int(data.gold.sum())} gold), test: {len(data.test_texts)} gold; "
+        f"{len(cfg.candidates)} candidates x {len(_modes(cfg))} label mode(s), "
+        f"{cfg.cv.repeats}x{cfg.cv.folds}-fold CV, {cfg.n_jobs} worker(s)")
+    cfg_hash = config_hash(cfg)
+    tags = {"dataset.fingerprint": data.fingerprint, "dataset.config_hash": data.dataset_hash,
+            "config_hash": cfg_hash, "stance.training_data": cfg.training_data}
+    records: dict[str, Any] = {}
+
+    def log_entry(entry: Entry) -> None:
+        rec = records[entry.key] = _record(entry, data, cfg)
+        entry.run_id = tracker.log_candidate(rec, _child_params(cfg, entry))
+
+    with _sigterm_as_interrupt(), tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint,
+                                                     source) as parent:
+        entries, best = run_comparison(cfg, data, progress, on_entry=log_entry)
+        rows = [e.row() for e in entries]
+        for e in entries:
+            c = e.comparison
+            tracker.update_candidate(e.run_id, {"tied_with_best": float(c["tied"]), "is_best": float(c["is_best"]),
+                                                "p_value": c.get("p_value", math.nan),
+                                                "mean_diff": c.get("mean_diff", math.nan)},
+                                     {"stance.tied_with_best": str(bool(c["tied"])).lower(),
+                                      "stance.is_best": str(bool(c["is_best"])).lower()})
+        bcv = best.cv_summary()
+        tracker.log_leaderboard(rows, best.key, cfg.comparison.metric,
+                                {**{f"best_cv_{k}_mean": v[0] for k, v in bcv.items()},
+                                 **{f"best_test_{k}": v for k, v in best.test.items()},
+                                 "candidates": float(len(entries))})
+        model_uri = tracker.register(records[best.key])
+        say(f"champion: {best.key} -> {model_uri}")
+        meta = {
+            "candidate": best.key,
+            "training_data": best.mode,
+            "params": best.row()["params"],
+            "metrics": {**{f"cv_{k}_mean": v[0] for k, v in bcv.items()},
+                        **{f"cv_{k}_std": v[1] for k, v in bcv.items()},
+                        **{f"test_{k}": v for k, v in best.test.items()}},
+            "dataset_fingerprint": data.fingerprint,
+            "dataset_config_hash": data.dataset_hash,
+            "config_hash": cfg_hash,
+            "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": parent,
+                       "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
+        }
+        write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri))
+        say(f"exported: {cfg.export_dir}")
+        tracker.log_timing(time.perf_counter() - t_start)
+    return TrainResult(rows=rows, best=best.key, metric=cfg.comparison.metric, experiment=cfg.tracking.experiment,
+                       tracking_uri=tracker.uri, parent_run_id=parent, registered=model_uri,
+                       export_dir=str(cfg.export_dir), seconds_total=time.perf_counter() - t_start,
+                       seconds_tracking=tracker.seconds, cpu_seconds_tracking=tracker.cpu_seconds,
+                       method=cfg.comparison.method, alpha=cfg.comparison.alpha)

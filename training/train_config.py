@@ -1,0 +1,169 @@
+"""Configuration of ``stance train`` (``configs/train.yaml``): candidates, CV, comparison, tracking.
+
+Names of feature extractors, classifiers and their parameters are checked against the
+registry in :mod:`training.classifiers` when the file is loaded, so a typo is reported with
+its line before any data is read. Parameter *values* are checked by scikit-learn itself in
+:func:`training.train.check_plan`, still before training starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from training.config import DEFAULT_SEED, Strict
+
+Param = bool | int | float | str | None | tuple[str, ...]
+
+
+def _suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+class CandidateConfig(Strict):
+    """One candidate: a feature extractor, a classifier, fixed parameters and a search grid.
+
+    ``params``/``search`` belong to the classifier, ``feature_params``/``feature_search`` to the
+    extractor. The grid is the product of every searched list.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", max_length=60)
+    features: str = "word"
+    classifier: str
+    params: dict[str, Param] = {}
+    search: dict[str, tuple[Param, ...]] = {}
+    feature_params: dict[str, Param] = {}
+    feature_search: dict[str, tuple[Param, ...]] = {}
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: str) -> str:
+        from training.classifiers import FEATURES
+
+        if value not in FEATURES:
+            raise ValueError(f"unknown feature extractor '{value}' ({_suggest(value, tuple(FEATURES))}"
+                             f"known: {', '.join(FEATURES)})")
+        return value
+
+    @field_validator("classifier")
+    @classmethod
+    def _known_classifier(cls, value: str) -> str:
+        from training.classifiers import CLASSIFIERS
+
+        if value not in CLASSIFIERS:
+            raise ValueError(f"unknown classifier '{value}' ({_suggest(value, tuple(CLASSIFIERS))}"
+                             f"known: {', '.join(CLASSIFIERS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _known_params(self) -> CandidateConfig:
+        from training.classifiers import CLASSIFIERS, FEATURES
+
+        clf, feat = CLASSIFIERS[self.classifier], FEATURES[self.features]
+        if clf.needs_features and self.features == "none":
+            raise ValueError(f"classifier '{self.classifier}' needs features (set features to one of "
+                             f"{', '.join(f for f in FEATURES if f != 'none')})")
+        if not clf.needs_features and self.features != "none":
+            raise ValueError(f"classifier '{self.classifier}' reads raw sentences (set features: none)")
+        for where, comp, fixed, grid in (("", clf, self.params, self.search),
+                                          ("feature_", feat, self.feature_params, self.feature_search)):
+            for key in (*fixed, *grid):
+                if key not in comp.param_names:
+                    valid = comp.param_names
+                    raise ValueError(f"unknown parameter '{key}' in {where}params/{where}search of '{comp.name}' "
+                                     f"({_suggest(key, valid)}valid: {', '.join(valid) or 'none'})")
+            for key, values in grid.items():
+                if not values:
+                    raise ValueError(f"empty search list for '{key}' (give at least one value)")
+                if len(set(map(repr, values))) != len(values):
+                    raise ValueError(f"repeated value in the search list for '{key}'")
+            both = sorted(set(fixed) & set(grid))
+            if both:
+                raise ValueError(f"'{both[0]}' is both fixed in {where}params and searched in {where}search "
+                                 "(keep one)")
+        return self
+
+    @property
+    def grid_size(self) -> int:
+        """Number of parameter combinations the search tries."""
+        size = 1
+        for values in (*self.search.values(), *self.feature_search.values()):
+            size *= len(values)
+        return size
+
+
+class CVConfig(Strict):
+    """Stratified, document-grouped cross-validation on train + validation."""
+
+    folds: int = Field(5, ge=2, le=20)
+    repeats: int = Field(3, ge=1, le=20, description="seeds of repeated CV that score every candidate")
+    max_grid: int = Field(12, ge=1, description="largest search grid allowed per candidate")
+
+
+class ComparisonConfig(Strict):
+    """How the best candidate is chosen and how a tie with it is decided."""
+
+    metric: Literal["macro_f1", "f_avg"] = "macro_f1"
+    method: Literal["corrected_ttest", "bootstrap"] = "corrected_ttest"
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    bootstrap_samples: int = Field(2000, ge=100)
+
+
+class TrackingConfig(Strict):
+    """Where and how runs are recorded in MLflow."""
+
+    uri: str | None = Field(None, description="None: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db")
+    experiment: str = Field("stance", min_length=1)
+    registered_model: str = Field("stance-classifier", min_length=1)
+    alias: str = Field("champion", pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+    log_models: Literal["all", "champion"] = "all"
+    misclassified_max: int = Field(500, ge=0, description="rows in each misclassified-sentences CSV")
+
+
+def _default_candidates() -> tuple[CandidateConfig, ...]:
+    c = CandidateConfig
+    return (
+        c(name="dummy", features="none", classifier="dummy"),
+        c(name="rules", features="none", classifier="rules"),
+        c(name="logreg-word", features="word", classifier="logreg", search={"C": (2.0, 8.0)}),
+        c(name="logreg-word_char", features="word_char", classifier="logreg", search={"C": (2.0, 8.0)}),
+        c(name="logreg-negation", features="negation", classifier="logreg", search={"C": (2.0, 8.0)}),
+        c(name="linear_svc-char", features="char", classifier="linear_svc", search={"C": (0.1, 0.5)}),
+        c(name="linear_svc-negation", features="negation", classifier="linear_svc", search={"C": (0.1, 0.5)}),
+        c(name="complement_nb-word", features="word", classifier="complement_nb", search={"alpha": (0.1, 0.3, 1.0)}),
+        c(name="sgd-word_char", features="word_char", classifier="sgd", search={"alpha": (1e-5, 1e-4)}),
+        c(name="ridge-word", features="word", classifier="ridge", search={"alpha": (0.3, 1.0, 3.0)}),
+        c(name="random_forest-word", features="word", classifier="random_forest"),
+        c(name="knn-word", features="word", classifier="knn", search={"n_neighbors": (5, 15)}),
+    )
+
+
+class TrainConfig(Strict):
+    """Everything ``stance train`` reads."""
+
+    seed: int = DEFAULT_SEED
+    n_jobs: int = Field(2, ge=1, le=64, description="worker processes evaluating candidates (results do not depend on it)")
+    dataset: str = "data/dataset"
+    export_dir: str = "models/stance-classifier"
+    training_data: Literal["gold", "gold+weak", "both"] = Field(
+        "gold", description="train on gold labels, on gold plus weak labels weighted by confidence, or compare both"
+    )
+    cv: CVConfig = CVConfig()
+    comparison: ComparisonConfig = ComparisonConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    candidates: tuple[CandidateConfig, ...] = Field(default_factory=_default_candidates, min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_and_small(self) -> TrainConfig:
+        seen: set[str] = set()
+        for cand in self.candidates:
+            if cand.name in seen:
+                raise ValueError(f"candidate name '{cand.name}' is used twice (names must be unique)")
+            seen.add(cand.name)
+            if cand.grid_size > self.cv.max_grid:
+                raise ValueError(f"search grid of '{cand.name}' has {cand.grid_size} combinations, more than "
+                                 f"cv.max_grid={self.cv.max_grid} (shorten its search lists or raise cv.max_grid)")
+        return self
