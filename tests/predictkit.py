@@ -48,17 +48,24 @@ def register(root: Path, fitted: Any, serialization_format: str = "skops") -> di
 
     uri = f"sqlite:///{root / 'mlflow.db'}"
     client = mlflow.MlflowClient(uri)
+    previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
-    exp = client.get_experiment_by_name("predict-tests")
-    exp_id = exp.experiment_id if exp else client.create_experiment("predict-tests")
-    extra = {"skops_trusted_types": TRUSTED_TYPES} if serialization_format == "skops" else {}
-    with mlflow.start_run(experiment_id=exp_id) as run:
-        info = mlflow.sklearn.log_model(
-            fitted, name="model", serialization_format=serialization_format, pyfunc_predict_fn="predict_proba",
-            input_example=pd.DataFrame({"text": TEXTS[:2]}), **extra,
-        )
-    out = {"run_id": run.info.run_id, "model_uri": info.model_uri, "tracking_uri": uri, "model_id": info.model_id}
-    if serialization_format == "skops":
-        version = mlflow.register_model(info.model_uri, "stance-classifier")
-        client.set_registered_model_alias("stance-classifier", "champion", version.version)
+    try:
+        exp = client.get_experiment_by_name("predict-tests")
+        # artifacts next to the database, not in ./mlruns of the folder pytest runs in
+        exp_id = exp.experiment_id if exp else client.create_experiment(
+            "predict-tests", artifact_location=(root / "artifacts").as_uri())
+        mlflow.set_experiment(experiment_id=exp_id)
+        extra = {"skops_trusted_types": TRUSTED_TYPES} if serialization_format == "skops" else {}
+        with mlflow.start_run(experiment_id=exp_id) as run:
+            info = mlflow.sklearn.log_model(
+                fitted, name="model", serialization_format=serialization_format, pyfunc_predict_fn="predict_proba",
+                input_example=pd.DataFrame({"text": TEXTS[:2]}), **extra,
+            )
+        out = {"run_id": run.info.run_id, "model_uri": info.model_uri, "tracking_uri": uri, "model_id": info.model_id}
+        if serialization_format == "skops":
+            version = mlflow.register_model(info.model_uri, "stance-classifier")
+            client.set_registered_model_alias("stance-classifier", "champion", version.version)
+    finally:
+        mlflow.set_tracking_uri(previous)
     return out

@@ -176,12 +176,16 @@ def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Pa
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A pipeline logged to a local SQLite store and registered with the alias ``champion``."""
+    import mlflow
+
     root = tmp_path_factory.mktemp("mlflow")
     fitted = train()
-    old = os.environ.get("MLFLOW_TRACKING_URI")
+    old, previous = os.environ.get("MLFLOW_TRACKING_URI"), mlflow.get_tracking_uri()
     info = register(root, fitted)
-    os.environ["MLFLOW_TRACKING_URI"] = info["tracking_uri"]  # where `models:/` URIs are resolved
+    os.environ["MLFLOW_TRACKING_URI"] = info["tracking_uri"]  # where `stance` resolves `models:/` URIs
+    mlflow.set_tracking_uri(info["tracking_uri"])  # and where mlflow.pyfunc does
     yield {"fitted": fitted, "root": root, **info}
+    mlflow.set_tracking_uri(previous)
     if old is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parents[1]
 PAIRS = [("Riyadh", "Tehran"), ("Ankara", "Yerevan"), ("Belgrade", "Pristina"), ("Washington", "Havana"),
          ("Cairo", "Ankara"), ("Doha", "Manama"), ("Addis Ababa", "Asmara"), ("Tokyo", "Beijing"),
          ("Abu Dhabi", "Damascus"), ("Hanoi", "Washington"), ("Amman", "Damascus"), ("Rabat", "Tel Aviv"),
@@ -49,6 +50,8 @@ def make_dataset(n_docs: int = 12, weak_share: float = 0.0, fingerprint: str = "
             weak = split == "train" and weak_share > 0 and (d * 6 + i) % round(1 / weak_share) == 0
             if weak and i % 3 == 0:
                 label = LABELS[(LABELS.index(label) + 1) % 3]  # a weak label can be wrong
+            elif (d * 6 + i) % 9 == 4:
+                label = LABELS[(LABELS.index(label) + 2) % 3]  # annotators disagree with templates sometimes
             rows[split].append({
                 "text": text, "label": LABELS.index(label), "doc_id": f"doc{d:02d}", "sentence_index": i,
                 "start": 0, "end": len(text), "label_source": "weak" if weak else "gold",
@@ -63,10 +66,11 @@ def make_dataset(n_docs: int = 12, weak_share: float = 0.0, fingerprint: str = "
         "duplicates": datasets.Sequence(datasets.Value("string")),
     })
     dsd = datasets.DatasetDict({s: datasets.Dataset.from_list(r, features=features) for s, r in rows.items()})
-    from training.config import DatasetConfig
+    from training.config import DatasetConfig, load_config
 
-    info = {"fingerprint": fingerprint, "config_hash": "0123456789abcdef",
-            "labeling": DatasetConfig().labeling.model_dump(mode="json")}
+    # The rule baseline uses the builder's real lexicons, recorded in the info as the builder does.
+    lexicons = load_config(REPO / "configs" / "dataset.yaml", DatasetConfig).labeling
+    info = {"fingerprint": fingerprint, "config_hash": "0123456789abcdef", "labeling": lexicons.model_dump(mode="json")}
     return dsd, info
 
 

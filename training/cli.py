@@ -223,6 +223,8 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     log: Annotated[bool, typer.Option("--log", help="Record the evaluation as an MLflow run linked to the model.")] = False,
     config: Annotated[Path, typer.Option("--config", "-c", help="Training config (its tracking section, for --log).")] = TRAIN_CONFIG,
+    metrics: Annotated[Optional[Path], typer.Option("--metrics", help="Also write the headline metrics as JSON here (for dvc metrics).")] = None,
+    plots: Annotated[Optional[Path], typer.Option("--plots", help="Also write confusion and per-class CSVs into this folder (for dvc plots).")] = None,
 ) -> None:
     """Score a model on labelled sentences: macro-F1, F_avg, accuracy, per-label scores, confusion matrix."""
     from training.evaluate import evaluate_model
@@ -235,6 +237,10 @@ def evaluate(
         tracking_cfg = (load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()).tracking
     report = evaluate_model(data, model, split=split, text_column=text_column, label_column=label_column,
                             tracking=tracking_cfg)
+    if metrics or plots:
+        from training.reports import write_reports
+
+        write_reports(report, metrics=metrics, plots=plots)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
@@ -273,16 +279,19 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
     for head in ("candidate", "labels", f"CV {metric}", "CV F_avg", "CV acc", "test macro-F1", "test F_avg",
                  "fit s", "pred sent/s", "size KB", "vs best", "p"):
         table.add_column(head, justify="left" if head in ("candidate", "labels", "vs best") else "right", no_wrap=True)
+    def num(key: str, fmt: str, scale: float = 1.0) -> str:
+        v = r.get(key)
+        return "-" if v is None or v != v else format(v / scale, fmt)
+
     for r in rows:
         verdict = "[bold green]best[/]" if r["is_best"] else "[green]tied[/]" if r["tied_with_best"] else "worse"
-        p = r.get("p_value")
         table.add_row(
             r["candidate"], r["training_data"],
-            f"{r[f'cv_{metric}_mean']:.3f} ± {r[f'cv_{metric}_std']:.3f}",
-            f"{r['cv_f_avg_mean']:.3f} ± {r['cv_f_avg_std']:.3f}", f"{r['cv_accuracy_mean']:.3f}",
-            f"{r['test_macro_f1']:.3f}", f"{r['test_f_avg']:.3f}", f"{r['fit_seconds']:.2f}",
-            f"{r['predict_sentences_per_s']:,.0f}", f"{r['model_size_bytes'] / 1024:,.0f}", verdict,
-            "" if r["is_best"] or p is None or p != p else f"{p:.3f}",
+            f"{num(f'cv_{metric}_mean', '.3f')} ± {num(f'cv_{metric}_std', '.3f')}",
+            f"{num('cv_f_avg_mean', '.3f')} ± {num('cv_f_avg_std', '.3f')}", num("cv_accuracy_mean", ".3f"),
+            num("test_macro_f1", ".3f"), num("test_f_avg", ".3f"), num("fit_seconds", ".2f"),
+            num("predict_sentences_per_s", ",.0f"), num("model_size_bytes", ",.0f", 1024), verdict,
+            "" if r["is_best"] else num("p_value", ".3f"),
         )
     return table
 
@@ -302,16 +311,12 @@ def train(
     """Compare the configured classifiers with repeated grouped CV, log to MLflow, register and export the best."""
     from training.config import load_config
     from training.train import train as run
-    from training.train_config import TrainConfig
+    from training.train_config import TrainConfig, with_overrides
 
     cfg = load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()
-    top = {k: v for k, v in {"dataset": dataset and str(dataset), "export_dir": export_dir and str(export_dir),
-                             "training_data": training_data, "seed": seed, "n_jobs": jobs}.items() if v is not None}
-    tracking = {k: v for k, v in {"experiment": experiment, "uri": tracking_uri}.items() if v is not None}
-    if top or tracking:
-        # Re-validate so a bad option value is reported like a bad config value.
-        cfg = TrainConfig.model_validate({**cfg.model_dump(), **top,
-                                          "tracking": {**cfg.tracking.model_dump(), **tracking}})
+    cfg = with_overrides(cfg, {"dataset": dataset and str(dataset), "export_dir": export_dir and str(export_dir),
+                               "training_data": training_data, "seed": seed, "n_jobs": jobs},
+                         {"experiment": experiment, "uri": tracking_uri})
     err = _stderr_console()
     result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False))
     console = _console()
@@ -345,6 +350,38 @@ def compare(
                                      f"run {board['run_id']} ({board['run_name']}), {board['method']} alpha {board['alpha']}"))
     console.print(f"best: {board['best']}; registered {board['registered'] or '-'}; "
                   f"dataset {board['dataset_fingerprint'][:16] or '-'}")
+
+
+METRICS = Path("metrics/evaluate.json")
+PLOTS = Path("metrics/plots")
+
+
+@app.command()
+@user_errors
+def pipeline(
+    dataset_config: Annotated[Path, typer.Option("--dataset-config", help="Config of build-dataset.")] = DATASET_CONFIG,
+    train_config: Annotated[Path, typer.Option("--train-config", help="Config of train.")] = TRAIN_CONFIG,
+    metrics: Annotated[Path, typer.Option("--metrics", help="Where the test metrics JSON goes.")] = METRICS,
+    plots: Annotated[Path, typer.Option("--plots", help="Where the confusion and per-class CSVs go.")] = PLOTS,
+) -> None:
+    """Run the whole job: build the dataset, train and compare, evaluate the champion on test."""
+    from training.config import DatasetConfig, load_config
+    from training.pipeline import run_pipeline
+    from training.train_config import TrainConfig
+
+    dcfg = load_config(dataset_config, DatasetConfig)
+    tcfg = load_config(train_config, TrainConfig)
+    err = _stderr_console()
+    result = run_pipeline(dcfg, tcfg, metrics, plots, say=lambda line: err.print(line, markup=False, highlight=False))
+    console = _console()
+    trained = result.train
+    console.print(_leaderboard_table(trained.rows, trained.metric,
+                                     f"leaderboard ({trained.method}, alpha {trained.alpha}; CV on train+validation, test used once)"))
+    console.print(_eval_report(result.report))
+    console.print(f"dataset {result.dataset} (fingerprint {result.fingerprint[:16]}); champion {trained.best} "
+                  f"-> {trained.registered}, exported to {trained.export_dir}")
+    console.print(f"MLflow: {trained.tracking_uri}, experiment '{trained.experiment}', run {trained.parent_run_id}")
+    console.print("metrics: " + ", ".join(str(p) for p in result.written))
 
 
 def main() -> None:

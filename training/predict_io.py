@@ -145,11 +145,13 @@ def _rows(opts: PredictOptions, fmt: str, fh: BinaryIO | None, where: str, doc_b
             raise StanceError(f"missing column: {where}:1 has no column '{col}' (columns: {', '.join(header)}; use --text-column)")
         at = header.index(col)
         width = len(header)
-        for n, values in enumerate(reader, 1):
+        n = 0  # data rows, blank lines not counted: the builder numbers rows the same way
+        for values in reader:
             if len(values) != width:
                 if not values or values == [""]:
                     continue  # a blank line between rows
                 raise StanceError(f"malformed CSV: {where}:{reader.line_num} has {len(values)} fields, the header {width}")
+            n += 1
             row = dict(zip(header, values))
             yield _Row(values[at], row, f"{doc_base}/{row.get(opts.id_column) or n}")
     else:  # pragma: no cover - guarded by input_format

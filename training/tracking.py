@@ -181,12 +181,23 @@ class Tracker:
             from mlflow.exceptions import MlflowException
 
             mlflow.set_tracking_uri(self.uri)
-            self._client = mlflow.MlflowClient(self.uri)
+            db = _sqlite_path(self.uri)
+            # With a SQLite store MLflow would put artifacts in ./mlruns of whatever folder the
+            # command runs in; keep them next to the database instead (the same place for the
+            # default sqlite:///mlflow.db).
+            artifacts = (db.parent.resolve() / "mlruns").as_uri() if db is not None else None
             try:
                 with _store_lock(self.uri):
-                    self.experiment_id = _experiment_id(self._client, self.config.experiment, create=True)
+                    # Opening a store creates or migrates its tables: two processes doing that at
+                    # once on a new SQLite file break each other's migration, hence the lock.
+                    self._client = mlflow.MlflowClient(self.uri)
+                    _retry(self._client.search_registered_models, max_results=1)  # opens the registry store
+                    self.experiment_id = _experiment_id(self._client, self.config.experiment, create=True,
+                                                        artifact_location=artifacts)
             except MlflowException as exc:
                 raise StanceError(f"tracking store not usable: {self.uri}: {str(exc).splitlines()[0]}") from None
+            # log_model creates its LoggedModel in the active experiment, not the run's.
+            mlflow.set_experiment(experiment_id=self.experiment_id)
 
     @contextlib.contextmanager
     def parent_run(self, params: Mapping[str, Any], tags: Mapping[str, str], dataset_frames: Mapping[str, Any],
@@ -469,7 +480,7 @@ def leaderboard_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 # ---------------------------------------------------------------- reading back (`stance compare`)
 
 
-def _experiment_id(client: Any, name: str, create: bool) -> str:
+def _experiment_id(client: Any, name: str, create: bool, artifact_location: str | None = None) -> str:
     from mlflow.exceptions import MlflowException
 
     exp = _retry(client.get_experiment_by_name, name)
@@ -482,7 +493,7 @@ def _experiment_id(client: Any, name: str, create: bool) -> str:
         raise StanceError(f"no experiment named '{name}' in the tracking store "
                           f"(known: {', '.join(names) or 'none'}; run `stance train` first or pass --experiment)")
     try:
-        return _retry(client.create_experiment, name)
+        return _retry(client.create_experiment, name, artifact_location=artifact_location)
     except MlflowException:
         exp = _retry(client.get_experiment_by_name, name)  # another process created it meanwhile
         if exp is None:
@@ -538,7 +549,7 @@ def read_leaderboard(uri: str | None, experiment: str, run_id: str | None = None
             "features": t.get("stance.features", ""),
             "classifier": t.get("stance.classifier", ""),
             "training_data": t.get("stance.training_data", ""),
-            **{c: m.get(c, math.nan) for c in METRIC_COLUMNS},
+            **{c: m.get(c) for c in METRIC_COLUMNS},  # None when missing: --json stays valid JSON
             "tied_with_best": t.get("stance.tied_with_best") == "true",
             "is_best": t.get("stance.is_best") == "true",
             "params": {k[len("chosen."):]: v for k, v in p.items() if k.startswith("chosen.")},
@@ -547,8 +558,11 @@ def read_leaderboard(uri: str | None, experiment: str, run_id: str | None = None
         }
         rows.append(row)
     metric = parent.data.tags.get("stance.metric", "macro_f1")
-    rows.sort(key=lambda r: (-(r.get(f"cv_{metric}_mean") or -1.0) if _finite(r.get(f"cv_{metric}_mean")) else 1.0,
-                             r["candidate"]))
+    def order(r: dict[str, Any]) -> tuple[int, float, str]:
+        v = r.get(f"cv_{metric}_mean")
+        return (0, -float(v), r["candidate"]) if _finite(v) else (1, 0.0, r["candidate"])
+
+    rows.sort(key=order)
     return {
         "tracking_uri": uri,
         "experiment_id": parent.info.experiment_id,
@@ -587,7 +601,7 @@ def load_sklearn_model(uri: str) -> tuple[Any, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
         try:
             local = Path(_retry(mlflow.artifacts.download_artifacts, artifact_uri=uri, dst_path=tmp,
-                                tracking_uri=tracking_uri))
+                                tracking_uri=tracking_uri, registry_uri=tracking_uri))
         except (MlflowException, OSError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StanceError(f"cannot fetch MLflow model {uri}: {first} (check the URI; tracking store "
@@ -627,8 +641,11 @@ def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mappi
     import mlflow
 
     client = mlflow.MlflowClient(uri)
+    db = _sqlite_path(uri)
+    # as in Tracker.check: a new experiment keeps its artifacts next to a SQLite database
+    artifacts = (db.parent.resolve() / "mlruns").as_uri() if db is not None else None
     with _store_lock(uri):
-        exp_id = _experiment_id(client, config.experiment, create=True)
+        exp_id = _experiment_id(client, config.experiment, create=True, artifact_location=artifacts)
     origin = dict(model_metadata.get("mlflow") or {})
     # a logged model's id only means something in the store that holds it
     model_id = (origin.get("model_id") or None) if origin.get("tracking_uri") == uri else None

@@ -9,11 +9,12 @@ its line before any data is read. Parameter *values* are checked by scikit-learn
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from training.config import DEFAULT_SEED, Strict
+from training.errors import StanceError
 
 Param = bool | int | float | str | None | tuple[str, ...]
 
@@ -154,10 +155,12 @@ class TrainConfig(Strict):
     cv: CVConfig = CVConfig()
     comparison: ComparisonConfig = ComparisonConfig()
     tracking: TrackingConfig = TrackingConfig()
-    candidates: tuple[CandidateConfig, ...] = Field(default_factory=_default_candidates, min_length=1)
+    candidates: tuple[CandidateConfig, ...] = Field(default_factory=_default_candidates)
 
     @model_validator(mode="after")
     def _unique_and_small(self) -> TrainConfig:
+        if not self.candidates:
+            raise ValueError("no candidates (list at least one under candidates)")
         seen: set[str] = set()
         for cand in self.candidates:
             if cand.name in seen:
@@ -167,3 +170,21 @@ class TrainConfig(Strict):
                 raise ValueError(f"search grid of '{cand.name}' has {cand.grid_size} combinations, more than "
                                  f"cv.max_grid={self.cv.max_grid} (shorten its search lists or raise cv.max_grid)")
         return self
+
+
+def with_overrides(cfg: TrainConfig, top: dict[str, Any], tracking: dict[str, Any]) -> TrainConfig:
+    """``cfg`` with command-line values replacing config values, validated like the file.
+
+    ``None`` values mean "not given". A bad value becomes one :class:`StanceError` line
+    naming the setting.
+    """
+    top = {k: v for k, v in top.items() if v is not None}
+    tracking = {k: v for k, v in tracking.items() if v is not None}
+    if not top and not tracking:
+        return cfg
+    data = {**cfg.model_dump(), **top, "tracking": {**cfg.tracking.model_dump(), **tracking}}
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise StanceError(*(f"invalid value for '{'.'.join(str(p) for p in e['loc'])}' given on the command line: "
+                            f"{e['msg']}" for e in exc.errors())) from None
