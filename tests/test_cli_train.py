@@ -69,10 +69,10 @@ def test_bad_option_value_is_reported_like_a_config_value(tmp_path: Path, in_tmp
 
 
 def test_too_few_examples_suggest_fewer_folds(tmp_path: Path, in_tmp_cwd: Path) -> None:
-    path = _setup(tmp_path, cv={"folds": 9})
+    path = _setup(tmp_path, cv={"folds": 11})
     result = CliRunner().invoke(app, ["train", "-c", str(path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "only 8 documents in train+validation for cv.folds=9 (set cv.folds to 8 or fewer" in result.output
+    assert "only 10 documents in train+validation for cv.folds=11 (set cv.folds to 10 or fewer" in result.output
     assert not (tmp_path / "models").exists()
 
 
