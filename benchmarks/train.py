@@ -31,7 +31,9 @@ exp = client.get_experiment_by_name(sys.argv[2])
 runs = client.search_runs([exp.experiment_id], filter_string="metrics.seconds_mlflow >= 0",
                           order_by=["attributes.start_time DESC"], max_results=1)
 m = runs[0].data.metrics
-print(json.dumps({"run_id": runs[0].info.run_id, "mlflow": m["seconds_mlflow"], "total": m["seconds_total"]}))
+steps = {k.removeprefix("seconds_mlflow_"): v for k, v in m.items() if k.startswith("seconds_mlflow_")}
+print(json.dumps({"run_id": runs[0].info.run_id, "mlflow": m["seconds_mlflow"], "total": m["seconds_total"],
+                  "steps": steps}))
 """
 
 
@@ -58,7 +60,7 @@ def _config(ctx: Context, dataset: Path, export: Path) -> tuple[Path, str]:
     return path, str(cfg.get("tracking", {}).get("experiment") or "stance")
 
 
-def _timing(ctx: Context, uri: str, experiment: str) -> dict[str, float]:
+def _timing(ctx: Context, uri: str, experiment: str) -> dict[str, Any]:
     """seconds_mlflow and seconds_total of the latest parent run in the store."""
     r = run([sys.executable, "-c", _READ_TIMING, uri, experiment], cwd=ctx.work)
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -102,6 +104,12 @@ def rows(ctx: Context) -> list[Row]:
         share.note = (f"MLflow calls {share.reference:.1f} s (median); the command's own total "
                       f"{median([t['total'] for t in timings]):.1f} s of {wall.value:.1f} s wall; "
                       f"{100 * median([t['mlflow'] / t['total'] for t in timings]):.1f} % of its own total")
+        # Where the MLflow time goes, by step, in the run whose share is the median.
+        mid = sorted(range(len(shares)), key=lambda i: shares[i])[len(shares) // 2]
+        steps = timings[mid].get("steps") or {}
+        if steps:
+            share.note += "; by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1]))
+            share.extra["steps"] = steps
     except Exception as exc:
         for row in out:
             if row.value is None:

@@ -24,11 +24,11 @@ ROWS = {
     "help.cold_start", "help.heavy_imports",
     "build.seed", "build.rate_small", "build.rate_large", "build.memory_growth", "build.memory_vs_rows",
     "train.wall", "train.mlflow_share",
-    "predict.single_cold", "predict.batch", "predict.memory",
+    "predict.single_cold", "predict.batch", "predict.batch_process", "predict.memory",
     "reference.macro_f1", "reference.fit", "reference.predict",
 }
 WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "predict.single_cold",
-                  "predict.batch", "predict.memory", "reference.macro_f1", "reference.fit", "reference.predict"}
+                  "predict.batch", "predict.batch_process", "predict.memory", "reference.macro_f1", "reference.fit", "reference.predict"}
 
 
 @pytest.fixture()

@@ -89,6 +89,12 @@ def test_every_classifier_fits_predicts_probabilities_and_round_trips_through_sk
     assert np.array_equal(loaded.predict_proba(texts), proba)
 
 
+def test_our_own_classes_are_trusted() -> None:
+    from training.persistence import TRUSTED_TYPES
+
+    assert set(reg.OWN_TYPES) <= set(TRUSTED_TYPES)
+
+
 def test_text_column_takes_lists_arrays_series_and_dataframes() -> None:
     import numpy as np
     import pandas as pd
@@ -116,9 +122,10 @@ def test_compact_vectorizer_keeps_its_vocabulary_through_pickle_and_skops() -> N
 
 def test_sample_weights_are_routed_to_the_last_step() -> None:
     forest = reg.assemble(reg.build_features("word", {}), reg.build_classifier("random_forest", SMALL["random_forest"], 0))
-    assert reg.weight_kwargs(forest) == {"clf__forest__sample_weight": "sample_weight"}
-    assert reg.weight_kwargs(reg.build_classifier("logreg", {}, 0)) == {"sample_weight": "sample_weight"}
-    assert reg.weight_kwargs(reg.build_classifier("knn", {}, 0)) is None
+    assert reg.weight_keyword(forest) == "clf__forest__sample_weight"
+    assert reg.weight_keyword(reg.build_classifier("logreg", {}, 0)) == "sample_weight"
+    assert reg.weight_keyword(reg.build_classifier("knn", {}, 0)) is None
+    assert reg.weight_keyword(reg.build_classifier("rules", {}, 0)) is None  # accepts the keyword, ignores it
     texts, labels = _corpus()
     knn = reg.assemble(reg.build_features("word", {}), reg.build_classifier("knn", {"n_neighbors": 3}, 0))
     assert reg.fit(knn, texts, labels, [0.5] * len(texts)) is False  # kNN takes no weights

@@ -103,7 +103,7 @@ def test_train_then_compare_against_a_real_mlflow_server(tmp_path: Path, in_tmp_
     for name in ("dummy", "lr-word", "nb-negation"):
         assert name in out
     assert "best:" in out and f"MLflow: {mlflow_server}, experiment 'cli'" in out
-    assert "of which in MLflow calls" in out
+    assert "not overlapped by training" in out
     assert not (tmp_path / "mlflow.db").exists()  # everything went to the server
 
     shown = CliRunner().invoke(app, ["compare", "--experiment", "cli", "--json"])

@@ -273,3 +273,13 @@ def test_two_processes_on_one_sqlite_store_both_record_everything(tmp_path: Path
         assert all("tied_with_best" in k.data.metrics and k.outputs.model_outputs for k in kids)
     versions = client.search_model_versions("name='stance-classifier'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
+
+
+def test_a_damaged_store_is_reported_before_training(tmp_path: Path) -> None:
+    (tmp_path / "mlflow.db").write_bytes(b"this is not a database" * 100)
+    cfg = small_config(tmp_path, candidates=FOUR, n_jobs=2)
+    seen: list[str] = []
+    with pytest.raises(StanceError, match=r"tracking store not usable: sqlite:///.*mlflow.db: .*\(repair it"):
+        train(cfg, progress=seen.append, dataset=make_dataset())
+    assert not any(line.startswith("[") for line in seen)
+    assert not Path(cfg.export_dir).exists()

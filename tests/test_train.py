@@ -130,8 +130,9 @@ def _numbers(entries) -> list:
 def compared(data, tmp_path_factory):
     cfg = small_config(tmp_path_factory.mktemp("cfg"), training_data="both")
     seen: list[str] = []
-    entries, best = run_comparison(cfg, data, progress=seen.append)
-    return cfg, entries, best, seen
+    result = run_comparison(cfg, data, progress=seen.append)
+    assert result.started <= result.finished
+    return cfg, result.entries, result.best, seen
 
 
 def test_every_candidate_runs_in_both_label_modes(compared) -> None:
@@ -180,14 +181,14 @@ def test_test_scores_are_those_of_the_final_model(compared, data) -> None:
 
 def test_same_config_seed_and_data_give_the_same_numbers(compared, data) -> None:
     cfg, entries, _, _ = compared
-    again, _ = run_comparison(cfg, data)
+    again = run_comparison(cfg, data).entries
     assert _numbers(again) == _numbers(entries)
 
 
 @pytest.mark.slow
 def test_worker_processes_give_the_same_numbers(compared, data) -> None:
     cfg, entries, _, _ = compared
-    parallel, _ = run_comparison(cfg.model_copy(update={"n_jobs": 2}), data)
+    parallel = run_comparison(cfg.model_copy(update={"n_jobs": 2}), data).entries
     assert _numbers(parallel) == _numbers(entries)
 
 
@@ -195,7 +196,7 @@ def test_bootstrap_comparison(data, tmp_path: Path) -> None:
     cfg = small_config(tmp_path, comparison={"method": "bootstrap"},
                        candidates=[{"name": "dummy", "features": "none", "classifier": "dummy"},
                                    {"name": "lr", "features": "word", "classifier": "logreg"}])
-    entries, best = run_comparison(cfg, data)
-    assert best.key == "lr"
-    dummy = entries[0].comparison
+    result = run_comparison(cfg, data)
+    assert result.best.key == "lr"
+    dummy = result.entries[0].comparison
     assert dummy["tied"] is False and dummy["ci_low"] > 0 and "p_value" not in dummy

@@ -94,6 +94,15 @@ def check_store(uri: str) -> None:
                               "(create it or set MLFLOW_TRACKING_URI)")
         if not os.access(parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
             raise StanceError(f"tracking store not writable: {uri} (check the permissions or set MLFLOW_TRACKING_URI)")
+        if db.exists():
+            import sqlite3
+
+            try:  # reading the schema is instant and catches a file that is not a database
+                with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise StanceError(f"tracking store not usable: {uri}: {exc} "
+                                  "(repair it, or point MLFLOW_TRACKING_URI at another store)") from None
         return
     if uri.startswith(("http://", "https://")):
         url = uri.rstrip("/") + "/health"
@@ -119,9 +128,14 @@ def _store_lock(uri: str) -> Iterator[None]:
     if db is None:
         yield
         return
+    import hashlib
+
     from filelock import FileLock
 
-    with FileLock(str(db) + ".lock", timeout=300):
+    # The lock file lives in the temp folder, named after the database's absolute path, so
+    # no stray file appears next to mlflow.db in the user's working tree.
+    key = hashlib.sha256(str(db.resolve()).encode()).hexdigest()[:16]
+    with FileLock(os.path.join(tempfile.gettempdir(), f"stance-mlflow-{key}.lock"), timeout=300):
         yield
 
 
@@ -156,6 +170,8 @@ class Tracker:
         self.uri = uri or resolve_uri(config.uri)
         self.seconds = 0.0  # wall time inside MLflow calls (overlaps training when workers run)
         self.cpu_seconds = 0.0  # CPU time of this process inside them
+        self.timings: dict[str, float] = {}  # wall seconds by step, for the benchmark
+        self._spans: list[tuple[float, float]] = []
         self.parent_id = ""
         self.experiment_id = ""
         self._client: Any = None
@@ -163,22 +179,38 @@ class Tracker:
         self._datasets: list[Any] = []
 
     @contextlib.contextmanager
-    def _timed(self) -> Iterator[None]:
-        t0, c0 = time.perf_counter(), time.process_time()
+    def _timed(self, what: str) -> Iterator[None]:
+        t0, c0, start = time.perf_counter(), time.process_time(), time.time()
         try:
             yield
         finally:
-            self.seconds += time.perf_counter() - t0
+            wall = time.perf_counter() - t0
+            self.seconds += wall
             self.cpu_seconds += time.process_time() - c0
+            self.timings[what] = self.timings.get(what, 0.0) + wall
+            self._spans.append((start, start + wall))
+
+    def overlap(self, start: float, end: float) -> float:
+        """Seconds of MLflow work that ran between ``start`` and ``end`` (``time.time()`` stamps).
+
+        With worker processes the logging of finished candidates overlaps the training of the
+        others; only the rest adds to the wall time of the command.
+        """
+        return sum(max(0.0, min(b, end) - max(a, start)) for a, b in self._spans)
 
     # ------------------------------------------------------------ setup
 
     def check(self) -> None:
-        """Check the store, create it and the experiment if needed; all before any training."""
-        with self._timed():
+        """Fail fast if the store cannot be reached (no mlflow import: this runs before training)."""
+        with self._timed("setup"):
             check_store(self.uri)
+
+    def open(self) -> None:
+        """Open the store, creating or migrating it and the experiment if needed."""
+        if self._client is not None:
+            return
+        with self._timed("setup"):
             import mlflow
-            from mlflow.exceptions import MlflowException
 
             mlflow.set_tracking_uri(self.uri)
             db = _sqlite_path(self.uri)
@@ -194,8 +226,13 @@ class Tracker:
                     _retry(self._client.search_registered_models, max_results=1)  # opens the registry store
                     self.experiment_id = _experiment_id(self._client, self.config.experiment, create=True,
                                                         artifact_location=artifacts)
-            except MlflowException as exc:
-                raise StanceError(f"tracking store not usable: {self.uri}: {str(exc).splitlines()[0]}") from None
+            except StanceError:
+                raise
+            except Exception as exc:  # MlflowException, SQLAlchemy errors on a damaged file, ...
+                self._client = None
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise StanceError(f"tracking store not usable: {self.uri}: {first} "
+                                  "(repair it, or point MLFLOW_TRACKING_URI at another store)") from None
             # log_model creates its LoggedModel in the active experiment, not the run's.
             mlflow.set_experiment(experiment_id=self.experiment_id)
 
@@ -203,9 +240,10 @@ class Tracker:
     def parent_run(self, params: Mapping[str, Any], tags: Mapping[str, str], dataset_frames: Mapping[str, Any],
                    fingerprint: str, source: str) -> Iterator[str]:
         """Open the parent run; close it FINISHED, FAILED on an error or KILLED on an interrupt."""
+        self.open()
         from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_SOURCE_NAME
 
-        with self._timed():
+        with self._timed("parent_run"):
             commit = _git_commit()
             common = {k: str(v) for k, v in tags.items()}
             if commit:
@@ -228,7 +266,7 @@ class Tracker:
             status = "FAILED"
             raise
         finally:
-            with self._timed():
+            with self._timed("parent_run"):
                 _retry(self._client.set_terminated, self.parent_id, status)
 
     def _log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
@@ -268,7 +306,7 @@ class Tracker:
         from mlflow.entities import Metric
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-        with self._timed():
+        with self._timed("children"):
             run = _retry(self._client.create_run, self.experiment_id, run_name=cand.name,
                          tags={**self._common_tags, **cand.tags, MLFLOW_PARENT_RUN_ID: self.parent_id,
                                KIND_TAG: "candidate"})
@@ -305,6 +343,7 @@ class Tracker:
 
         from training.persistence import TRUSTED_TYPES, library_versions
 
+        t0 = time.perf_counter()
         example = pd.DataFrame({"text": cand.input_example})
         signature = infer_signature(example, cand.model.predict_proba(cand.input_example))
         versions = library_versions()
@@ -325,12 +364,13 @@ class Tracker:
             metadata={"labels": cand.classes, "probability_columns": cand.classes, "candidate": cand.name},
         )
         cand.model_uri = info.model_uri
+        self.timings["log_model"] = self.timings.get("log_model", 0.0) + time.perf_counter() - t0
 
     def update_candidate(self, run_id: str, metrics: Mapping[str, float], tags: Mapping[str, str]) -> None:
         """Add the comparison results (known once every candidate ran) to a finished child run."""
         from mlflow.entities import Metric, RunTag
 
-        with self._timed():
+        with self._timed("comparison"):
             now = int(time.time() * 1000)
             _retry(self._client.log_batch, run_id,
                    metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
@@ -342,7 +382,7 @@ class Tracker:
         """Leaderboard CSV and bar chart (with error bars) on the parent run, plus its headline metrics."""
         from mlflow.entities import Metric, RunTag
 
-        with self._timed():
+        with self._timed("leaderboard"):
             with tempfile.TemporaryDirectory(prefix="stance-leaderboard-") as tmp:
                 (Path(tmp) / "leaderboard.csv").write_text(leaderboard_csv(rows), encoding="utf-8")
                 (Path(tmp) / "leaderboard.json").write_text(json.dumps(list(rows), indent=2, default=str),
@@ -356,7 +396,7 @@ class Tracker:
 
     def register(self, cand: Candidate) -> str:
         """Register the champion's model as a new version and point the alias at it."""
-        with self._timed():
+        with self._timed("registry"):
             if not cand.model_uri:
                 self._log_model(cand)
             import mlflow
@@ -368,18 +408,20 @@ class Tracker:
             _retry(self._client.set_tag, self.parent_id, "stance.registered", f"models:/{name}/{version.version}")
             return f"models:/{name}@{alias}"
 
-    def log_timing(self, total_seconds: float) -> None:
-        """Wall time of the whole command and the share spent here (the benchmark reads both)."""
+    def log_timing(self, total_seconds: float, exclusive_seconds: float) -> None:
+        """Wall time of the command, time in MLflow calls and the part of it not overlapped by training."""
         from mlflow.entities import Metric
 
-        with self._timed():
+        with self._timed("timing"):
             now = int(time.time() * 1000)
-            share = self.seconds / total_seconds if total_seconds > 0 else 0.0
+            share = exclusive_seconds / total_seconds if total_seconds > 0 else 0.0
             _retry(self._client.log_batch, self.parent_id,
                    metrics=[Metric("seconds_total", total_seconds, now, 0),
                             Metric("seconds_mlflow", self.seconds, now, 0),
+                            Metric("seconds_mlflow_not_overlapped", exclusive_seconds, now, 0),
                             Metric("cpu_seconds_mlflow", self.cpu_seconds, now, 0),
-                            Metric("mlflow_share", share, now, 0)])
+                            Metric("mlflow_share", share, now, 0),
+                            *[Metric(f"seconds_mlflow_{k}", v, now, 0) for k, v in self.timings.items()]])
 
 
 # ---------------------------------------------------------------- artifacts

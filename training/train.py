@@ -23,7 +23,7 @@ import math
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,7 +179,7 @@ def _validate_estimator(est: Any) -> None:
 def check_plan(cfg: TrainConfig, data: Data) -> None:
     """Raise one :class:`StanceError` listing every problem that would stop training later."""
     problems: list[str] = []
-    where = "configs/train.yaml"
+    where = "the train config"
     k = cfg.cv.folds
     if not data.gold.any():
         problems.append(f"no gold sentences in train+validation of {data.source} (annotate some; only gold is scored)")
@@ -201,7 +201,7 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
     if cfg.training_data != "gold" and not data.has_weak:
         problems.append(f"training_data is '{cfg.training_data}' but {data.source} has no weak labels "
                         f"(set training_data: gold in {where}, or build the dataset with unannotated documents)")
-    min_train = _smallest_training_fold(data, k, cfg.seed) if not problems else 0
+    min_train = _smallest_training_fold(data, cfg) if not problems else 0
     for cand in cfg.candidates:
         for cp, fp in _grid(cand):
             shown = ", ".join(f"{a}={b!r}" for a, b in {**cp, **fp}.items()) or "defaults"
@@ -215,11 +215,12 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
                 problems.append(f"impossible parameters for candidate '{cand.name}' ({shown}): {msg} "
                                 f"(fix its params/search in {where})")
                 continue
-            nn = cp.get("n_neighbors")
+            defaults = reg.CLASSIFIERS[cand.classifier].defaults
+            nn = cp.get("n_neighbors", defaults.get("n_neighbors"))
             if cand.classifier == "knn" and isinstance(nn, int) and min_train and nn > min_train:
                 problems.append(f"impossible parameters for candidate '{cand.name}': n_neighbors={nn} is more "
                                 f"than the {min_train} training sentences of the smallest fold (search smaller values)")
-            nc = cp.get("n_components")
+            nc = cp.get("n_components", defaults.get("n_components"))
             if cand.classifier == "random_forest" and isinstance(nc, int) and min_train and nc >= min_train:
                 problems.append(f"impossible parameters for candidate '{cand.name}': n_components={nc} needs more "
                                 f"than the {min_train} training sentences of the smallest fold (lower it)")
@@ -227,9 +228,12 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
         raise StanceError(*problems)
 
 
-def _smallest_training_fold(data: Data, folds: int, seed: int) -> int:
-    splits = make_splits(data, folds, seed)
-    return min(int(data.gold[tr].sum()) for tr, _ in splits)
+def _smallest_training_fold(data: Data, cfg: TrainConfig) -> int:
+    """Fewest training sentences any fit of the comparison will get (search and scoring splits)."""
+    seeds = range(cfg.seed, cfg.seed + cfg.cv.repeats + 1)
+    sizes = [len(_rows(data, tr, mode)[0]) for s in seeds for tr, _ in make_splits(data, cfg.cv.folds, s)
+             for mode in _modes(cfg)]
+    return min(sizes)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -283,9 +287,10 @@ class Entry:
                     "model_size_bytes": self.size_bytes, "tied_with_best": bool(self.comparison.get("tied")),
                     "is_best": bool(self.comparison.get("is_best")),
                     "p_value": self.comparison.get("p_value", math.nan),
-                    "mean_diff": self.comparison.get("mean_diff", math.nan),
-                    "params": {**self.params, **{f"features.{k}": v for k, v in self.feature_params.items()}}})
-        out["params"] = {k: v for k, v in out["params"].items() if k not in ("lexicons",)}
+                    "mean_diff": self.comparison.get("mean_diff", math.nan)})
+        # The chosen parameters; the rule lexicons come from the dataset, not the search.
+        chosen = {k: v for k, v in self.params.items() if k != "lexicons"}
+        out["params"] = {**chosen, **{f"features.{k}": v for k, v in self.feature_params.items()}}
         return out
 
 
@@ -399,7 +404,7 @@ _CACHE: dict[str, Any] = {"token": None, "features": None}
 
 
 def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, search_splits: list[tuple[Any, Any]],
-          eval_splits: list[tuple[Any, Any]], cfg: TrainConfig) -> tuple[Entry, float]:
+          eval_splits: list[tuple[Any, Any]], cfg: TrainConfig) -> tuple[Entry, float, float]:
     """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
     if _CACHE["token"] != token:
         _CACHE["token"], _CACHE["features"] = token, _Features(data)
@@ -412,16 +417,33 @@ def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, se
     # the cores, and the same floating-point summation order (so the same scores) for any n_jobs.
     with threadpool_limits(limits=1):
         entry = evaluate(data, cand, mode, key, feats, search_splits, eval_splits, cfg)
-    return entry, time.perf_counter() - t0
+    return entry, time.perf_counter() - t0, time.time()
+
+
+def _cost(cand: CandidateConfig, cfg: TrainConfig) -> float:
+    """Rough relative CPU cost of a candidate, to hand the longest ones out first."""
+    fits = (cand.grid_size * cfg.cv.folds if cand.grid_size > 1 else 0) + cfg.cv.repeats * cfg.cv.folds + 1
+    return fits * reg.CLASSIFIERS[cand.classifier].cost * reg.FEATURES[cand.features].cost
+
+
+@dataclass
+class Comparison:
+    """Entries in config order, the best one, and when training ran (``time.time()`` stamps)."""
+
+    entries: list[Entry]
+    best: Entry
+    started: float
+    finished: float
 
 
 def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = None,
-                   on_entry: Callable[[Entry], None] | None = None) -> tuple[list[Entry], Entry]:
-    """Evaluate every candidate in every mode; return the entries (config order) and the best.
+                   on_entry: Callable[[Entry], None] | None = None,
+                   on_start: Callable[[], None] | None = None) -> Comparison:
+    """Evaluate every candidate in every mode and pick the best.
 
-    With ``cfg.n_jobs > 1`` candidates run in worker processes; ``on_entry`` (MLflow logging)
-    runs in this process as each result arrives, overlapping with the training still going on.
-    Results do not depend on the number of workers.
+    With ``cfg.n_jobs > 1`` candidates run in worker processes: ``on_start`` runs once they
+    have started and ``on_entry`` as each result arrives, both in this process, so MLflow work
+    overlaps with the training still going on. Results do not depend on the number of workers.
     """
     import uuid
 
@@ -430,36 +452,47 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     eval_splits = [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r)]
     modes = _modes(cfg)
     jobs = [(cand, mode) for cand in cfg.candidates for mode in modes]
-    # Grouped by extractor so cached fold matrices are reused, costliest groups first so the
-    # last worker to finish is not left with a long candidate alone.
-    order = sorted(range(len(jobs)), key=lambda i: (jobs[i][0].features == "none", jobs[i][0].features, i))
+    # Grouped by extractor so a worker reuses its cached fold matrices; costliest groups and
+    # candidates first so that no worker is left alone with a long one at the end.
+    group_cost: dict[str, float] = {}
+    for cand, _ in jobs:
+        group_cost[cand.features] = group_cost.get(cand.features, 0.0) + _cost(cand, cfg)
+    order = sorted(range(len(jobs)), key=lambda i: (-group_cost[jobs[i][0].features], jobs[i][0].features,
+                                                     -_cost(jobs[i][0], cfg), i))
     keys = [c.name if len(modes) == 1 else f"{c.name}@{m}" for c, m in jobs]
     token = uuid.uuid4().hex  # identifies this run's data in the per-process cache only
     args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg) for i in order]
+    started = time.time()
     if cfg.n_jobs > 1:
         from joblib import Parallel, delayed
 
+        # Workers start on this call; results come back in order through the generator.
         results: Any = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
             delayed(_task)(*a) for a in args)
     else:
         results = (_task(*a) for a in args)
     done: dict[int, Entry] = {}
+    finished = started
     try:
-        for n, (i, (entry, seconds)) in enumerate(zip(order, results), 1):
+        if on_start is not None:
+            on_start()
+        for n, (i, (entry, seconds, end)) in enumerate(zip(order, results), 1):
             done[i] = entry
+            finished = max(finished, end)
             cvm = entry.cv_summary()[cfg.comparison.metric]
             say(f"[{n}/{len(jobs)}] {entry.key}: CV {cfg.comparison.metric} {cvm[0]:.3f} ± {cvm[1]:.3f}, "
                 f"test {entry.test[cfg.comparison.metric]:.3f} ({seconds:.1f} s)")
             if on_entry is not None:
                 on_entry(entry)
     finally:
+        results.close()  # on an error or interrupt: stop the workers instead of waiting for them
         _CACHE["token"] = _CACHE["features"] = None
     entries = [done[i] for i in range(len(jobs))]
     held = sum(len(te) for _, te in eval_splits)
     train = sum(len(tr) for tr, _ in eval_splits)
     ratio = held / train if train else 1.0 / (cfg.cv.folds - 1)
     best = compare(entries, cfg, ratio)
-    return entries, best
+    return Comparison(entries, best, started, finished)
 
 
 # ---------------------------------------------------------------- the command
@@ -479,7 +512,9 @@ class TrainResult:
     export_dir: str
     seconds_total: float
     seconds_tracking: float
+    seconds_tracking_exclusive: float
     cpu_seconds_tracking: float
+    tracking_timings: dict[str, float]
     method: str
     alpha: float
 
@@ -647,14 +682,20 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
     tags = {"dataset.fingerprint": data.fingerprint, "dataset.config_hash": data.dataset_hash,
             "config_hash": cfg_hash, "stance.training_data": cfg.training_data}
     records: dict[str, Any] = {}
+    runs = ExitStack()
+
+    def start() -> None:
+        # Opening the store (importing mlflow, migrating a new database) and creating the parent
+        # run happen while the workers already train; failing here stops them within seconds.
+        runs.enter_context(tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source))
 
     def log_entry(entry: Entry) -> None:
         rec = records[entry.key] = _record(entry, data, cfg)
         entry.run_id = tracker.log_candidate(rec, _child_params(cfg, entry))
 
-    with _sigterm_as_interrupt(), tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint,
-                                                     source) as parent:
-        entries, best = run_comparison(cfg, data, progress, on_entry=log_entry)
+    with _sigterm_as_interrupt(), runs:
+        result = run_comparison(cfg, data, progress, on_entry=log_entry, on_start=start)
+        entries, best = result.entries, result.best
         rows = [e.row() for e in entries]
         for e in entries:
             c = e.comparison
@@ -680,14 +721,17 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
             "dataset_fingerprint": data.fingerprint,
             "dataset_config_hash": data.dataset_hash,
             "config_hash": cfg_hash,
-            "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": parent,
+            "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": tracker.parent_id,
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
         write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri))
         say(f"exported: {cfg.export_dir}")
-        tracker.log_timing(time.perf_counter() - t_start)
+        total = time.perf_counter() - t_start
+        exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
+        tracker.log_timing(total, exclusive)
     return TrainResult(rows=rows, best=best.key, metric=cfg.comparison.metric, experiment=cfg.tracking.experiment,
-                       tracking_uri=tracker.uri, parent_run_id=parent, registered=model_uri,
+                       tracking_uri=tracker.uri, parent_run_id=tracker.parent_id, registered=model_uri,
                        export_dir=str(cfg.export_dir), seconds_total=time.perf_counter() - t_start,
-                       seconds_tracking=tracker.seconds, cpu_seconds_tracking=tracker.cpu_seconds,
+                       seconds_tracking=tracker.seconds, seconds_tracking_exclusive=exclusive,
+                       cpu_seconds_tracking=tracker.cpu_seconds, tracking_timings=dict(tracker.timings),
                        method=cfg.comparison.method, alpha=cfg.comparison.alpha)
