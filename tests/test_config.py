@@ -48,3 +48,16 @@ def test_hash_changes_with_any_value() -> None:
     assert config_hash(a) == config_hash(DatasetConfig())
     flat = flatten(a)
     assert flat["split.test"] == 0.15 and flat["seed"] == a.seed
+
+
+def test_hash_does_not_depend_on_the_interpreter_hash_seed() -> None:
+    import subprocess
+    import sys
+
+    code = "from training.config import DatasetConfig, config_hash, load_config; print(config_hash(load_config('configs/dataset.yaml', DatasetConfig)))"
+    hashes = {
+        subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(hashes) == 1

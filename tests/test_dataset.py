@@ -90,3 +90,17 @@ def test_split_is_grouped_and_follows_label_shares() -> None:
     assert a == split_documents(docs, cfg)
     counts = Counter(a.values())
     assert counts["train"] >= 12 and counts["validation"] >= 2 and counts["test"] >= 2
+
+
+def test_fingerprint_is_the_same_in_fresh_processes(seeds: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    prints = set()
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"ds{hash_seed}"
+        subprocess.run([sys.executable, "-m", "training", "build-dataset", "--seeds", str(seeds), "--out", str(out)],
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed}, capture_output=True, check=True)
+        prints.add(load_built(out)[1]["fingerprint"])
+    assert len(prints) == 1

@@ -21,19 +21,24 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _by(dd: Any, column: str) -> str:
+def _by(dd: dict[str, dict[str, list[Any]]], column: str) -> str:
     counts = {s: Counter(dd[s][column]) for s in dd}
     keys = sorted({k for c in counts.values() for k in c}, key=lambda k: (str(k) == "", str(k)))
     rows = [[k or "(none)"] + [counts[s][k] for s in dd] + [sum(counts[s][k] for s in dd)] for k in keys]
     return _table([column] + list(dd) + ["all"], rows)
 
 
-def render_card(dd: Any, info: dict[str, Any], lf_table: list[dict[str, Any]]) -> str:
-    """Markdown card: sources, counts per split, label, episode and register, agreement, LFs."""
-    total = sum(len(dd[s]) for s in dd)
+def render_card(dd: dict[str, dict[str, list[Any]]], info: dict[str, Any], lf_table: list[dict[str, Any]]) -> str:
+    """Markdown card: sources, counts per split, label, episode and register, agreement, LFs.
+
+    ``dd`` maps each split to its columns as plain lists (label ids, label_source, episode,
+    register), so counting never iterates Arrow rows one by one.
+    """
+    total = sum(len(dd[s]["label"]) for s in dd)
+    label_counts = {s: Counter(dd[s]["label"]) for s in dd}
     label_rows = []
     for i, name in enumerate(LABELS):
-        per = [sum(1 for v in dd[s]["label"] if v == i) for s in dd]
+        per = [label_counts[s][i] for s in dd]
         label_rows.append([name, *per, sum(per), f"{sum(per) / max(total, 1):.1%}"])
     src = {s: Counter(dd[s]["label_source"]) for s in dd}
     agreement = info.get("agreement")

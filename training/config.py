@@ -147,9 +147,22 @@ class DatasetConfig(Strict):
 C = TypeVar("C", bound=BaseModel)
 
 
+def _canonical(value: Any) -> Any:
+    """Plain JSON data in an order that does not depend on PYTHONHASHSEED (sets are sorted)."""
+    if isinstance(value, BaseModel):
+        return {name: _canonical(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_canonical(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def config_hash(config: BaseModel) -> str:
     """A short stable hash of a config's full content (defaults included)."""
-    blob = json.dumps(config.model_dump(mode="json"), sort_keys=True, default=sorted)
+    blob = json.dumps(_canonical(config), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

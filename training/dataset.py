@@ -279,7 +279,10 @@ def build_dataset(
     split_of_doc: dict[str, set[str]] = {}
     for d, s in zip(columns["doc_id"], row_split):
         split_of_doc.setdefault(d, set()).add(s)
-    cross_pairs = [(i, j) for i, j in near_duplicate_pairs(columns["text"], config.dedup, config.seed) if row_split[i] != row_split[j]]
+    # Near-duplicate pairs among the kept rows come from the same detection run as the dedup:
+    # any pair whose two rows both survived and sit in different splits is a leak.
+    split_of_row = {int(kept[r]): row_split[pos] for pos, r in enumerate(order)}
+    cross_pairs = [(i, j) for i, j in pairs if i in split_of_row and j in split_of_row and split_of_row[i] != split_of_row[j]]
     audit = {
         "documents_in_several_splits": sum(len(s) > 1 for s in split_of_doc.values()),
         "near_duplicates_across_splits": len(cross_pairs),
@@ -335,7 +338,9 @@ def build_dataset(
             writer = csv.DictWriter(fh, fieldnames=list(lf_table[0]))
             writer.writeheader()
             writer.writerows(lf_table)
-        (tmp / "README.md").write_text(render_card(dd, info, lf_table), encoding="utf-8")
+        by_split = {split: {k: columns[k][idx[0] : idx[-1] + 1] if idx else [] for k in ("label", "label_source", "episode", "register")}
+                    for split, idx in bounds.items()}
+        (tmp / "README.md").write_text(render_card(by_split, info, lf_table), encoding="utf-8")
         _replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -31,17 +31,31 @@ def shingles(text: str, size: int) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-def _signatures(sets: Sequence[set[str]], config: DedupConfig, seed: int) -> np.ndarray:
+def _shingle_hashes(texts: Sequence[str], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """CRC32 of every distinct shingle of every text, flattened, with each text's start offset.
+
+    Only the hashes are kept (8 bytes a shingle rather than a Python string), so memory stays
+    small on large corpora; Jaccard is later computed on these hashes.
+    """
+    lengths = np.zeros(len(texts) + 1, dtype=np.int64)
+    chunks: list[int] = []
+    for i, text in enumerate(texts):
+        hashed = {zlib.crc32(g.encode()) for g in shingles(text, size)}
+        chunks.extend(sorted(hashed))
+        lengths[i + 1] = len(hashed)
+    return np.array(chunks, dtype=np.uint64), np.cumsum(lengths)
+
+
+def _signatures(hashes: np.ndarray, bounds: np.ndarray, config: DedupConfig, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     a = rng.integers(1, (1 << 61) - 1, size=config.num_perm, dtype=np.uint64)
     b = rng.integers(0, (1 << 61) - 1, size=config.num_perm, dtype=np.uint64)
-    lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
-    hashes = np.fromiter((zlib.crc32(g.encode()) for s in sets for g in s), dtype=np.uint64, count=int(lengths.sum()))
-    sig = np.full((len(sets), config.num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
-    nonempty = lengths > 0
+    n = len(bounds) - 1
+    sig = np.full((n, config.num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
+    nonempty = bounds[1:] > bounds[:-1]
     if not nonempty.any():
         return sig
-    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+    offsets = bounds[:-1][nonempty]
     for p in range(config.num_perm):
         # uint64 arithmetic wraps; the result is still a fixed pseudo-random permutation per p.
         perm = (a[p] * hashes + b[p]) % _PRIME
@@ -51,12 +65,11 @@ def _signatures(sets: Sequence[set[str]], config: DedupConfig, seed: int) -> np.
 
 def near_duplicate_pairs(texts: Sequence[str], config: DedupConfig, seed: int) -> list[tuple[int, int]]:
     """All pairs (i, j), i < j, whose shingle sets have Jaccard similarity >= the threshold."""
-    sets = [shingles(t, config.shingle_size) for t in texts]
-    sig = _signatures(sets, config, seed)
+    hashes, bounds = _shingle_hashes(texts, config.shingle_size)
+    sig = _signatures(hashes, bounds, config, seed)
     rows = config.num_perm // config.bands
     candidates: set[tuple[int, int]] = set()
-    valid = np.fromiter((bool(s) for s in sets), dtype=bool, count=len(sets))
-    idx = np.nonzero(valid)[0]
+    idx = np.nonzero(bounds[1:] > bounds[:-1])[0]
     for band in range(config.bands):
         block = np.ascontiguousarray(sig[idx, band * rows : (band + 1) * rows])
         keys = block.view(np.dtype((np.void, block.dtype.itemsize * rows))).ravel()
@@ -72,8 +85,9 @@ def near_duplicate_pairs(texts: Sequence[str], config: DedupConfig, seed: int) -
                         candidates.add((members[x], members[y]))
     pairs = []
     for i, j in sorted(candidates):
-        a, b = sets[i], sets[j]
-        if len(a & b) / len(a | b) >= config.threshold:
+        a, b = hashes[bounds[i] : bounds[i + 1]], hashes[bounds[j] : bounds[j + 1]]
+        common = np.intersect1d(a, b, assume_unique=True).size
+        if common / (a.size + b.size - common) >= config.threshold:
             pairs.append((i, j))
     return pairs
 

@@ -26,6 +26,11 @@ def _one_hot(votes: np.ndarray, k: int, abstain: bool = False) -> np.ndarray:
     return onehot
 
 
+def _codes(votes: np.ndarray, k: int) -> np.ndarray:
+    """Votes with abstention as outcome ``k``, ready to index confusion matrices."""
+    return np.where(votes < 0, k, votes).astype(np.intp)
+
+
 def majority_vote(votes: np.ndarray, k: int = 3) -> np.ndarray:
     """Share of non-abstaining votes per class; no votes gives the tie-break class."""
     counts = _one_hot(votes, k).sum(axis=1)
@@ -43,8 +48,10 @@ class DawidSkene:
     def predict_proba(self, votes: np.ndarray) -> np.ndarray:
         """Posterior class probabilities for each row of ``votes``."""
         k = self.priors.shape[0]
-        onehot = _one_hot(votes, k, abstain=True)
-        log_post = np.log(self.priors)[None, :] + np.einsum("iml,mcl->ic", onehot, self.log_confusion)
+        codes = _codes(votes, k)
+        log_post = np.repeat(np.log(self.priors)[None, :], votes.shape[0], axis=0)
+        for j in range(votes.shape[1]):  # gather log P(vote of j | class) row by row
+            log_post += self.log_confusion[j][:, codes[:, j]].T
         log_post -= log_post.max(axis=1, keepdims=True)
         post = np.exp(log_post)
         return post / post.sum(axis=1, keepdims=True)
@@ -57,12 +64,16 @@ def fit_dawid_skene(votes: np.ndarray, k: int = 3, iterations: int = 50, smoothi
     single class, so *whether* they fire is what carries information about the true class.
     Laplace ``smoothing`` keeps rarely seen (function, class, outcome) cells finite.
     """
-    onehot = _one_hot(votes, k, abstain=True)
+    n, m = votes.shape
+    codes = _codes(votes, k)
     post = majority_vote(votes, k)
     model = DawidSkene(np.full(k, 1.0 / k), np.zeros((votes.shape[1], k, k + 1)))
     for _ in range(iterations):
         priors = (post.sum(axis=0) + smoothing) / (post.shape[0] + k * smoothing)
-        counts = np.einsum("ic,iml->mcl", post, onehot) + smoothing
+        counts = np.full((m, k, k + 1), smoothing)
+        for j in range(m):
+            for c in range(k):
+                counts[j, c] += np.bincount(codes[:, j], weights=post[:, c], minlength=k + 1)
         log_conf = np.log(counts / counts.sum(axis=2, keepdims=True))
         model = DawidSkene(priors, log_conf)
         new_post = model.predict_proba(votes)
