@@ -184,6 +184,7 @@ def build_dataset(
 ) -> BuildResult:
     """Build the dataset described by ``config`` and save it to ``out`` (atomically)."""
     import datasets
+    import pyarrow as pa
 
     from training.card import render_card
 
@@ -305,7 +306,11 @@ def build_dataset(
     })
     bounds = {s: [r for r, x in enumerate(row_split) if x == s] for s in SPLITS}
     dd = datasets.DatasetDict({
-        s: datasets.Dataset.from_dict({k: v[idx[0] : idx[-1] + 1] if idx else [] for k, v in columns.items()}, features=features)
+        # Straight to Arrow with the final schema: from_dict would encode every row in Python.
+        s: datasets.Dataset(
+            pa.Table.from_pydict({k: v[idx[0] : idx[-1] + 1] if idx else [] for k, v in columns.items()}, schema=features.arrow_schema),
+            info=datasets.DatasetInfo(features=features),
+        )
         for s, idx in bounds.items()
     })
     info: dict[str, Any] = {
