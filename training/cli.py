@@ -376,7 +376,8 @@ def pipeline(
     result = run_pipeline(dcfg, tcfg, metrics, plots, say=lambda line: err.print(line, markup=False, highlight=False))
     console = _console()
     trained = result.train
-    console.print(_leaderboard_table(trained.rows, trained.metric,
+    rows = sorted(trained.rows, key=lambda r: -r[f"cv_{trained.metric}_mean"])
+    console.print(_leaderboard_table(rows, trained.metric,
                                      f"leaderboard ({trained.method}, alpha {trained.alpha}; CV on train+validation, test used once)"))
     console.print(_eval_report(result.report))
     console.print(f"dataset {result.dataset} (fingerprint {result.fingerprint[:16]}); champion {trained.best} "
