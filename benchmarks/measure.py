@@ -38,6 +38,27 @@ class Run:
     stderr: str
 
 
+# Linux carries a process's peak RSS across fork and exec, so a child of a large process (a test
+# runner with MLflow loaded) would report its parent's size. A small launcher forks the command
+# from a fresh interpreter, waits for it and reports the command's own peak through a pipe.
+_TRAMPOLINE = (
+    "import os, sys, time\n"
+    "fd = int(sys.argv[1])\n"
+    "t0 = time.perf_counter()\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.close(fd)\n"
+    "    try:\n"
+    "        os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "    except OSError as exc:\n"
+    "        sys.stderr.write(f'cannot run {sys.argv[2]}: {exc}')\n"
+    "        os._exit(127)\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "os.write(fd, f'{usage.ru_maxrss} {time.perf_counter() - t0}'.encode())\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
         stdin_text: str | None = None, stdin_file: str | Path | None = None, check: bool = True,
         timeout: float = 3600.0) -> Run:
@@ -56,16 +77,26 @@ def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | 
         stdin: Any = inp if stdin_text is not None else (open(stdin_file, "rb") if stdin_file else subprocess.DEVNULL)
         try:
             t0 = time.perf_counter()
-            proc = subprocess.Popen(list(map(str, cmd)), stdin=stdin, stdout=out, stderr=err, env=full_env,
-                                    cwd=str(cwd) if cwd else None)
-            status, rusage = _wait(proc, timeout)
-            seconds = time.perf_counter() - t0
+            read_fd, write_fd = os.pipe()
+            try:
+                proc = subprocess.Popen([sys.executable, "-c", _TRAMPOLINE, str(write_fd), *map(str, cmd)], stdin=stdin,
+                                        stdout=out, stderr=err, env=full_env, cwd=str(cwd) if cwd else None,
+                                        pass_fds=(write_fd,), start_new_session=True)
+                os.close(write_fd)
+                status, _ = _wait(proc, timeout)
+                with os.fdopen(read_fd, "rb") as fh:
+                    reported = fh.read().decode().split()
+                # The launcher's own start-up is not the command's time: use the span it measured.
+                seconds = float(reported[1]) if len(reported) == 2 else time.perf_counter() - t0
+            except BaseException:
+                os.close(read_fd)
+                raise
         finally:
             if stdin_file:
                 stdin.close()
         out.seek(0)
         err.seek(0)
-        result = Run(seconds=seconds, peak_rss=rusage.ru_maxrss * 1024, returncode=status,
+        result = Run(seconds=seconds, peak_rss=int(reported[0]) * 1024 if reported else 0, returncode=status,
                      stdout=out.read().decode("utf-8", "replace"), stderr=err.read().decode("utf-8", "replace"))
     if check and result.returncode != 0:
         tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-3:]
@@ -81,7 +112,7 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any]:
 
     def kill() -> None:
         killed.append(True)
-        proc.kill()
+        os.killpg(proc.pid, 9)  # the launcher and the command it started
 
     timer = threading.Timer(timeout, kill)
     timer.start()
