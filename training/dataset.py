@@ -84,25 +84,22 @@ def read_agreement(path: Path) -> dict[str, Any] | None:
         return None
     from sklearn.metrics import cohen_kappa_score
 
-    first, second, adjudicated = [], [], 0
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise StanceError(f"malformed JSON: {path}:{lineno}: {exc.msg} (fix or remove that line)") from None
-        if row.get("first") not in LABELS or row.get("second") not in LABELS:
+    from training.corpus import jsonl_objects
+
+    first, second, adjudicated, docs = [], [], 0, set()
+    for lineno, row in jsonl_objects(path.read_text(encoding="utf-8"), path):
+        if not isinstance(row, dict) or row.get("first") not in LABELS or row.get("second") not in LABELS:
             raise StanceError(f"unknown label: {path}:{lineno} (fields 'first' and 'second' take {', '.join(LABELS)})")
         first.append(row["first"])
         second.append(row["second"])
+        docs.add(row.get("doc_id"))
         adjudicated += row["first"] != row["second"]
     if not first:
         return None
     confusion = {a: {b: sum(1 for x, y in zip(first, second) if x == a and y == b) for b in LABELS} for a in LABELS}
     return {
         "sentences": len(first),
-        "documents": len({json.loads(l).get("doc_id") for l in path.read_text(encoding="utf-8").splitlines() if l.strip()}),
+        "documents": len(docs),
         "kappa": float(cohen_kappa_score(first, second, labels=list(LABELS))),
         "observed_agreement": sum(a == b for a, b in zip(first, second)) / len(first),
         "disagreements": adjudicated,
