@@ -24,6 +24,7 @@ test: $(STAMP)
 
 ## Speed and memory against references, measured side by side.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 ## The MLflow dashboard on the default store.
