@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,11 @@ PER_CLASS_FILE = "per_class.csv"
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    # The same temporary-name-then-rename writer that `stance predict --output` uses.
+    from training.predict_io import atomic_text_file
+
+    with atomic_text_file(path) as fh:
+        fh.write(text)
 
 
 def metrics_of(report: dict[str, Any]) -> dict[str, Any]:
