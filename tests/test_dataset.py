@@ -104,3 +104,41 @@ def test_fingerprint_is_the_same_in_fresh_processes(seeds: Path, tmp_path: Path)
                        env={**os.environ, "PYTHONHASHSEED": hash_seed}, capture_output=True, check=True)
         prints.add(load_built(out)[1]["fingerprint"])
     assert len(prints) == 1
+
+
+def test_chunk_size_does_not_change_the_dataset(seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    import training.dataset as dataset
+
+    whole = build_dataset(CFG, seeds=seeds, out=tmp_path / "whole")
+    # Chunks of two sentences: every document straddles chunk boundaries.
+    monkeypatch.setattr(dataset, "CHUNK", 2)
+    small = build_dataset(CFG, seeds=seeds, out=tmp_path / "small")
+    assert small.fingerprint == whole.fingerprint and small.info == whole.info
+    a, b = datasets.load_from_disk(str(tmp_path / "whole")), datasets.load_from_disk(str(tmp_path / "small"))
+    assert {s: a[s].to_dict() for s in a} == {s: b[s].to_dict() for s in b}
+    # Scratch files of the build (spilled sentences and band keys) are gone.
+    assert sorted(p.name for p in (tmp_path / "small").iterdir()) == [
+        "README.md", "dataset_dict.json", "lf_analysis.csv", "stance_dataset.json", "test", "train", "validation"]
+    assert not list(tmp_path.glob(".small*"))
+
+
+def test_split_files_match_what_datasets_itself_saves(seeds: Path, tmp_path: Path) -> None:
+    import datasets
+
+    from training.dataset import _features
+
+    build_dataset(CFG, seeds=seeds, out=tmp_path / "ds")
+    features = _features()
+    reference = tmp_path / "reference"
+    row = {"text": ["x"], "label": [0], "doc_id": ["d"], "sentence_index": [0], "start": [0], "end": [1], "label_source": ["gold"],
+           "confidence": [1.0], "episode": [""], "register": [""], "duplicates": [[]]}
+    datasets.Dataset.from_dict(row, features=features).save_to_disk(str(reference))
+    for name in ("state.json", "dataset_info.json"):
+        ours = json.loads((tmp_path / "ds" / "train" / name).read_text(encoding="utf-8"))
+        theirs = json.loads((reference / name).read_text(encoding="utf-8"))
+        ours.pop("_fingerprint", None), theirs.pop("_fingerprint", None)
+        assert ours == theirs, name
+    loaded = datasets.load_from_disk(str(tmp_path / "ds"))
+    assert loaded["train"].features == features and loaded["train"].num_rows > 0

@@ -21,3 +21,19 @@ def test_result_does_not_depend_on_seed_for_clear_cases() -> None:
     for seed in (0, 1, 2):
         assert near_duplicate_pairs(texts, DedupConfig(), seed) == [(0, 1)]
     assert shingles("A b", 3) == {"a b"}
+
+
+def test_band_keys_in_chunks_and_spilled_to_disk_find_the_same_candidates(tmp_path) -> None:
+    from training.dedup import BandKeys
+
+    texts = [f"the envoy met officials in city number {i % 7} to discuss reopening the embassy" for i in range(40)]
+    texts += ["an unrelated sentence about the weather", ""]
+    whole = BandKeys(DedupConfig(), seed=5)
+    whole.add(texts)
+    spilled = BandKeys(DedupConfig(), seed=5, spill=tmp_path / "keys")
+    for start in range(0, len(texts), 9):
+        spilled.add(texts[start : start + 9])
+    assert (tmp_path / "keys").stat().st_size == 4 * DedupConfig().bands * (len(texts))
+    found = whole.candidates()
+    assert found == spilled.candidates()
+    assert (0, 7) in found and not any(len(texts) - 1 in p for p in found)

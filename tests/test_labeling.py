@@ -105,3 +105,18 @@ def test_conflicting_gold_labels_are_listed(tmp_path: Path) -> None:
     rows = read_gold(tmp_path, ReaderConfig())
     with pytest.raises(StanceError, match=r"conflicting gold labels: .*a\.gold\.jsonl:1 says favor, .*a\.gold\.jsonl:2 says against"):
         index_gold(rows)
+
+
+def test_dawid_skene_on_distinct_patterns_equals_the_fit_on_every_row() -> None:
+    from training.label_model import fit_dawid_skene
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, 400)
+    # Six functions that vote the true class, a wrong one, or abstain, at different rates.
+    votes = np.where(rng.random((400, 6)) < 0.5, -1, np.where(rng.random((400, 6)) < 0.8, truth[:, None], rng.integers(0, 3, (400, 6))))
+    patterns, inverse, counts = np.unique(votes, axis=0, return_inverse=True, return_counts=True)
+    assert len(patterns) < len(votes)
+    rows = fit_dawid_skene(votes, 3, 50)
+    weighted = fit_dawid_skene(patterns, 3, 50, weights=counts)
+    np.testing.assert_allclose(weighted.priors, rows.priors, rtol=1e-9)
+    np.testing.assert_allclose(weighted.predict_proba(patterns)[inverse.reshape(-1)], rows.predict_proba(votes), rtol=1e-9, atol=1e-12)

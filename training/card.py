@@ -21,26 +21,26 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _by(dd: dict[str, dict[str, list[Any]]], column: str) -> str:
-    counts = {s: Counter(dd[s][column]) for s in dd}
+def _by(dd: dict[str, dict[str, Counter[Any]]], column: str) -> str:
+    counts = {s: dd[s][column] for s in dd}
     keys = sorted({k for c in counts.values() for k in c}, key=lambda k: (str(k) == "", str(k)))
     rows = [[k or "(none)"] + [counts[s][k] for s in dd] + [sum(counts[s][k] for s in dd)] for k in keys]
     return _table([column] + list(dd) + ["all"], rows)
 
 
-def render_card(dd: dict[str, dict[str, list[Any]]], info: dict[str, Any], lf_table: list[dict[str, Any]]) -> str:
+def render_card(dd: dict[str, dict[str, Counter[Any]]], info: dict[str, Any], lf_table: list[dict[str, Any]]) -> str:
     """Markdown card: sources, counts per split, label, episode and register, agreement, LFs.
 
-    ``dd`` maps each split to its columns as plain lists (label ids, label_source, episode,
-    register), so counting never iterates Arrow rows one by one.
+    ``dd`` maps each split to the counts of its label ids, label sources, episodes and
+    registers, tallied while the split was written.
     """
-    total = sum(len(dd[s]["label"]) for s in dd)
-    label_counts = {s: Counter(dd[s]["label"]) for s in dd}
+    total = sum(sum(dd[s]["label"].values()) for s in dd)
+    label_counts = {s: dd[s]["label"] for s in dd}
     label_rows = []
     for i, name in enumerate(LABELS):
         per = [label_counts[s][i] for s in dd]
         label_rows.append([name, *per, sum(per), f"{sum(per) / max(total, 1):.1%}"])
-    src = {s: Counter(dd[s]["label_source"]) for s in dd}
+    src = {s: dd[s]["label_source"] for s in dd}
     agreement = info.get("agreement")
     parts = [
         "---",

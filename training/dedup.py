@@ -1,6 +1,10 @@
 """Exact and near-duplicate detection: MinHash over word shingles, banded LSH, exact Jaccard check.
 
-Everything is vectorised over the whole corpus so that 100,000 sentences take seconds.
+The corpus is hashed in chunks: each chunk's MinHash signatures are reduced at once to one
+32-bit key per band. The keys can be spilled to a scratch file, so the candidate search holds
+one band of keys at a time (4 bytes a sentence) however large the corpus is.
+Sentences that share a band key are candidates; every candidate pair is then checked with the
+exact Jaccard similarity of its shingle sets, so a key collision can never merge two sentences.
 Hashes use CRC32 rather than Python's ``hash`` so results do not depend on PYTHONHASHSEED.
 """
 
@@ -8,7 +12,8 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -31,65 +36,119 @@ def shingles(text: str, size: int) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-def _shingle_hashes(texts: Sequence[str], size: int) -> tuple[np.ndarray, np.ndarray]:
-    """CRC32 of every distinct shingle of every text, flattened, with each text's start offset.
+def shingle_hashes(text: str, size: int) -> np.ndarray:
+    """The sorted CRC32 hashes of a text's distinct shingles."""
+    return np.array(sorted({zlib.crc32(g.encode()) for g in shingles(text, size)}), dtype=np.uint64)
 
-    Only the hashes are kept (8 bytes a shingle rather than a Python string), so memory stays
-    small on large corpora; Jaccard is later computed on these hashes.
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted arrays of distinct hashes."""
+    common = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - common
+    return common / union if union else 0.0
+
+
+class BandKeys:
+    """MinHash band keys of sentences added chunk by chunk, for the LSH candidate search.
+
+    With ``spill``, each chunk's keys are appended to that file band by band instead of being
+    kept in memory; the caller owns (and removes) the file.
     """
-    lengths = np.zeros(len(texts) + 1, dtype=np.int64)
-    chunks: list[int] = []
-    for i, text in enumerate(texts):
-        hashed = {zlib.crc32(g.encode()) for g in shingles(text, size)}
-        chunks.extend(sorted(hashed))
-        lengths[i + 1] = len(hashed)
-    return np.array(chunks, dtype=np.uint64), np.cumsum(lengths)
+
+    def __init__(self, config: DedupConfig, seed: int, spill: Path | None = None) -> None:
+        rng = np.random.default_rng(seed)
+        self.config = config
+        self._a = rng.integers(1, (1 << 61) - 1, size=config.num_perm, dtype=np.uint64)
+        self._b = rng.integers(0, (1 << 61) - 1, size=config.num_perm, dtype=np.uint64)
+        # Odd multipliers fold a band's MinHash values into one key (a multiply-add hash).
+        self._mix = rng.integers(1, 1 << 62, size=config.num_perm // config.bands, dtype=np.uint64) | np.uint64(1)
+        self._spill = spill
+        self._chunks: list[tuple[int, int] | np.ndarray] = []  # (file offset, rows) or in-memory keys
+        self._empty: list[np.ndarray] = []
+        if spill is not None:
+            spill.write_bytes(b"")
+
+    def add(self, texts: Sequence[str]) -> None:
+        """Hash one chunk of sentences (in corpus order)."""
+        size = self.config.shingle_size
+        flat_list: list[int] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for i, text in enumerate(texts):
+            hashed = {zlib.crc32(g.encode()) for g in shingles(text, size)}
+            flat_list.extend(hashed)
+            lengths[i] = len(hashed)
+        flat = np.array(flat_list, dtype=np.uint64)
+        del flat_list
+        nonempty = lengths > 0
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+        sig = np.zeros((len(texts), self.config.num_perm), dtype=np.uint64)
+        if nonempty.any():
+            for p in range(self.config.num_perm):
+                # uint64 arithmetic wraps; the result is still a fixed pseudo-random permutation per p.
+                sig[nonempty, p] = np.minimum.reduceat((self._a[p] * flat + self._b[p]) % _PRIME, offsets)
+        rows = self.config.num_perm // self.config.bands
+        bands = sig.reshape(len(texts), self.config.bands, rows)
+        keys = (bands * self._mix).sum(axis=2, dtype=np.uint64)
+        # Stored band-major (bands, rows) so one band of a chunk is one contiguous read.
+        folded = np.ascontiguousarray((keys ^ (keys >> np.uint64(32))).astype(np.uint32).T)
+        self._empty.append(~nonempty)
+        if self._spill is None:
+            self._chunks.append(folded)
+            return
+        with open(self._spill, "ab") as fh:
+            self._chunks.append((fh.tell(), len(texts)))
+            fh.write(folded.tobytes())
+
+    def _band(self, band: int) -> np.ndarray:
+        """The keys of one band for every sentence, in corpus order."""
+        parts = []
+        for chunk in self._chunks:
+            if isinstance(chunk, np.ndarray):
+                parts.append(chunk[band])
+            else:
+                offset, rows = chunk
+                parts.append(np.fromfile(self._spill, dtype=np.uint32, count=rows, offset=offset + 4 * rows * band))
+        return np.concatenate(parts)
+
+    def candidates(self) -> list[tuple[int, int]]:
+        """Pairs (i, j), i < j, that share a key in at least one band, sorted."""
+        if not self._chunks:
+            return []
+        usable = np.flatnonzero(~np.concatenate(self._empty))
+        found: set[tuple[int, int]] = set()
+        for band in range(self.config.bands):
+            column = self._band(band)[usable]
+            order = np.argsort(column, kind="stable")
+            ordered = column[order]
+            starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+            ends = np.append(starts[1:], len(order))
+            for s in np.flatnonzero(ends - starts > 1):
+                members = sorted(usable[order[starts[s] : ends[s]]].tolist())
+                for x in range(len(members)):
+                    for y in range(x + 1, len(members)):
+                        found.add((members[x], members[y]))
+        return sorted(found)
 
 
-def _signatures(hashes: np.ndarray, bounds: np.ndarray, config: DedupConfig, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    a = rng.integers(1, (1 << 61) - 1, size=config.num_perm, dtype=np.uint64)
-    b = rng.integers(0, (1 << 61) - 1, size=config.num_perm, dtype=np.uint64)
-    n = len(bounds) - 1
-    sig = np.full((n, config.num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
-    nonempty = bounds[1:] > bounds[:-1]
-    if not nonempty.any():
-        return sig
-    offsets = bounds[:-1][nonempty]
-    for p in range(config.num_perm):
-        # uint64 arithmetic wraps; the result is still a fixed pseudo-random permutation per p.
-        perm = (a[p] * hashes + b[p]) % _PRIME
-        sig[nonempty, p] = np.minimum.reduceat(perm, offsets)
-    return sig
+def verified_pairs(
+    candidates: Sequence[tuple[int, int]],
+    fetch: Callable[[Iterable[int]], dict[int, str]],
+    config: DedupConfig,
+) -> list[tuple[int, int]]:
+    """Candidate pairs whose shingle sets really reach the Jaccard threshold.
+
+    ``fetch`` returns the text of the given sentence indices; only candidates are read back.
+    """
+    wanted = sorted({i for pair in candidates for i in pair})
+    hashes = {i: shingle_hashes(t, config.shingle_size) for i, t in fetch(wanted).items()}
+    return [(i, j) for i, j in candidates if jaccard(hashes[i], hashes[j]) >= config.threshold]
 
 
 def near_duplicate_pairs(texts: Sequence[str], config: DedupConfig, seed: int) -> list[tuple[int, int]]:
     """All pairs (i, j), i < j, whose shingle sets have Jaccard similarity >= the threshold."""
-    hashes, bounds = _shingle_hashes(texts, config.shingle_size)
-    sig = _signatures(hashes, bounds, config, seed)
-    rows = config.num_perm // config.bands
-    candidates: set[tuple[int, int]] = set()
-    idx = np.nonzero(bounds[1:] > bounds[:-1])[0]
-    for band in range(config.bands):
-        block = np.ascontiguousarray(sig[idx, band * rows : (band + 1) * rows])
-        keys = block.view(np.dtype((np.void, block.dtype.itemsize * rows))).ravel()
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
-        ends = np.append(starts[1:], len(order))
-        for s, e in zip(starts, ends):
-            if e - s > 1:
-                members = sorted(idx[order[s:e]].tolist())
-                for x in range(len(members)):
-                    for y in range(x + 1, len(members)):
-                        candidates.add((members[x], members[y]))
-    pairs = []
-    for i, j in sorted(candidates):
-        a, b = hashes[bounds[i] : bounds[i + 1]], hashes[bounds[j] : bounds[j + 1]]
-        common = np.intersect1d(a, b, assume_unique=True).size
-        if common / (a.size + b.size - common) >= config.threshold:
-            pairs.append((i, j))
-    return pairs
+    keys = BandKeys(config, seed)
+    keys.add(texts)
+    return verified_pairs(keys.candidates(), lambda idx: {i: texts[i] for i in idx}, config)
 
 
 def clusters(n: int, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -108,4 +167,7 @@ def clusters(n: int, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
         ri, rj = find(i), find(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
+    # Only sentences named in a pair can point elsewhere; everything else is its own root.
+    for x in sorted({i for pair in pairs for i in pair}):
+        parent[x] = find(x)
+    return parent

@@ -57,23 +57,29 @@ class DawidSkene:
         return post / post.sum(axis=1, keepdims=True)
 
 
-def fit_dawid_skene(votes: np.ndarray, k: int = 3, iterations: int = 50, smoothing: float = 1.0) -> DawidSkene:
+def fit_dawid_skene(
+    votes: np.ndarray, k: int = 3, iterations: int = 50, smoothing: float = 1.0, weights: np.ndarray | None = None
+) -> DawidSkene:
     """Fit Dawid-Skene by expectation-maximisation, starting from the majority vote.
 
     Abstaining is modelled as an outcome of its own: most labelling functions vote for a
     single class, so *whether* they fire is what carries information about the true class.
     Laplace ``smoothing`` keeps rarely seen (function, class, outcome) cells finite.
+    ``weights`` counts how many sentences each row stands for, so a corpus can be fitted on
+    its distinct vote patterns: the fit is the same as on the rows repeated that many times.
     """
     n, m = votes.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     codes = _codes(votes, k)
     post = majority_vote(votes, k)
     model = DawidSkene(np.full(k, 1.0 / k), np.zeros((votes.shape[1], k, k + 1)))
     for _ in range(iterations):
-        priors = (post.sum(axis=0) + smoothing) / (post.shape[0] + k * smoothing)
+        weighted = post * w[:, None]
+        priors = (weighted.sum(axis=0) + smoothing) / (w.sum() + k * smoothing)
         counts = np.full((m, k, k + 1), smoothing)
         for j in range(m):
             for c in range(k):
-                counts[j, c] += np.bincount(codes[:, j], weights=post[:, c], minlength=k + 1)
+                counts[j, c] += np.bincount(codes[:, j], weights=weighted[:, c], minlength=k + 1)
         log_conf = np.log(counts / counts.sum(axis=2, keepdims=True))
         model = DawidSkene(priors, log_conf)
         new_post = model.predict_proba(votes)

@@ -277,9 +277,12 @@ LABELING_FUNCTIONS: dict[str, Callable[[str, Lexicons, Cues], int]] = {
 }
 
 
-def apply_lfs(texts: Sequence[str], config: LabelingConfig) -> np.ndarray:
-    """Votes of every labelling function: an (n_sentences, n_functions) int array, -1 = abstain."""
-    lex = Lexicons(config)
+def apply_lfs(texts: Sequence[str], config: LabelingConfig, lexicons: Lexicons | None = None) -> np.ndarray:
+    """Votes of every labelling function: an (n_sentences, n_functions) int array, -1 = abstain.
+
+    ``lexicons`` lets a caller that votes chunk by chunk compile the cue patterns once.
+    """
+    lex = lexicons or Lexicons(config)
     funcs = list(LABELING_FUNCTIONS.values())
     votes = np.full((len(texts), len(funcs)), ABSTAIN, dtype=np.int8)
     for i, text in enumerate(texts):
@@ -314,21 +317,28 @@ def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, k: int = 3) -> float:
     return sum(scores) / k
 
 
-def label_model_probabilities(votes: np.ndarray, gold: np.ndarray, config: LabelingConfig) -> tuple[np.ndarray, str, dict[str, float]]:
-    """Probabilities from the configured label model; ``auto`` picks the better one on gold.
+def _label_model_on_patterns(
+    votes: np.ndarray, gold: np.ndarray, config: LabelingConfig
+) -> tuple[np.ndarray, np.ndarray, str, dict[str, float]]:
+    """The configured label model fitted on distinct vote patterns; ``auto`` picks the better on gold.
 
-    ``gold`` holds class indices, -1 where a sentence has no gold label.
+    Sentences with the same votes get the same probabilities, and a large corpus has far
+    fewer distinct patterns than sentences, so both models work on the patterns (weighted by
+    how often each occurs) and never hold an (n, k) array. Returns the probabilities of each
+    pattern, the pattern of each sentence, the chosen model and every model's macro-F1 on gold.
     """
     from training.label_model import fit_dawid_skene, majority_vote
 
     k = len(LABELS)
+    patterns, inverse, weights = np.unique(votes, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
     candidates = {
-        "majority": majority_vote(votes, k),
-        "dawid_skene": fit_dawid_skene(votes, k, config.dawid_skene_iterations).predict_proba(votes),
+        "majority": majority_vote(patterns, k),
+        "dawid_skene": fit_dawid_skene(patterns, k, config.dawid_skene_iterations, weights=weights).predict_proba(patterns),
     }
     has_gold = gold >= 0
     scores = {
-        name: (_macro_f1(gold[has_gold], probs[has_gold].argmax(axis=1)) if has_gold.any() else float("nan"))
+        name: (_macro_f1(gold[has_gold], probs.argmax(axis=1)[inverse[has_gold]]) if has_gold.any() else float("nan"))
         for name, probs in candidates.items()
     }
     if config.label_model != "auto":
@@ -337,15 +347,28 @@ def label_model_probabilities(votes: np.ndarray, gold: np.ndarray, config: Label
         chosen = max(scores, key=lambda name: (scores[name], name == "majority"))
     else:
         chosen = "dawid_skene"
-    return candidates[chosen], chosen, scores
+    return candidates[chosen], inverse, chosen, scores
+
+
+def label_model_probabilities(votes: np.ndarray, gold: np.ndarray, config: LabelingConfig) -> tuple[np.ndarray, str, dict[str, float]]:
+    """Probabilities from the configured label model; ``auto`` picks the better one on gold.
+
+    ``gold`` holds class indices, -1 where a sentence has no gold label.
+    """
+    probs, inverse, chosen, scores = _label_model_on_patterns(votes, gold, config)
+    return probs[inverse], chosen, scores
 
 
 def weak_labels(texts: Sequence[str], gold: np.ndarray, config: LabelingConfig) -> tuple[WeakLabels, np.ndarray]:
     """Apply the labelling functions and the label model; return weak labels and the raw votes."""
     votes = apply_lfs(texts, config)
-    probs, chosen, scores = label_model_probabilities(votes, gold, config)
-    labels = probs.argmax(axis=1)
-    return WeakLabels(labels, probs.max(axis=1), chosen, scores), votes
+    return weak_labels_from_votes(votes, gold, config), votes
+
+
+def weak_labels_from_votes(votes: np.ndarray, gold: np.ndarray, config: LabelingConfig) -> WeakLabels:
+    """The label model's label and confidence for every sentence, from votes already cast."""
+    probs, inverse, chosen, scores = _label_model_on_patterns(votes, gold, config)
+    return WeakLabels(probs.argmax(axis=1).astype(np.int8)[inverse], probs.max(axis=1)[inverse], chosen, scores)
 
 
 def lf_analysis(votes: np.ndarray, gold: np.ndarray) -> list[dict[str, Any]]:
