@@ -13,13 +13,14 @@ from training.labeling import (
     FAVOR,
     LABELING_FUNCTIONS,
     NEUTRAL,
-    RuleClassifier,
     apply_lfs,
     index_gold,
     lf_analysis,
     read_gold,
     weak_labels,
 )
+
+from training.rules import RuleClassifier
 
 LEX = load_config("configs/dataset.yaml", DatasetConfig).labeling
 

@@ -289,7 +289,7 @@ def _dummy(seed: int, strategy: str = "prior") -> Any:
 
 
 def _rules(seed: int, lexicons: dict[str, Any] | None = None, label_model: str = "auto") -> Any:
-    from training.labeling import RuleClassifier
+    from training.rules import RuleClassifier
 
     return RuleClassifier(lexicons=lexicons, label_model=label_model)
 

@@ -129,7 +129,7 @@ TRUSTED_TYPES: list[str] = [
     "training.classifiers.TextColumn",
     "training.classifiers.NegationScopeMarker",
     "training.classifiers.CompactTfidfVectorizer",
-    "training.labeling.RuleClassifier",
+    "training.rules.RuleClassifier",
 ]
 
 _TRUSTED = frozenset(TRUSTED_TYPES)
