@@ -153,7 +153,8 @@ def test_input_streams_through_in_batches(export_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Path, jobs: int) -> None:
     model = load_model(export_dir)
     peaks = {}
     for n in (10_000, 100_000):
@@ -163,7 +164,7 @@ def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Pa
                 fh.write(f"Line {i}: the two capitals agreed to restore ties and reopen embassies.\n")
         tracemalloc.start()
         with open(os.devnull, "w", encoding="utf-8") as sink:
-            stats = run_predict(PredictOptions(input=path, model=str(export_dir)), io.BytesIO(), sink, model=model)
+            stats = run_predict(PredictOptions(input=path, model=str(export_dir), jobs=jobs), io.BytesIO(), sink, model=model)
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert stats.sentences == n
