@@ -169,8 +169,44 @@ def check_file(opts: PredictOptions) -> None:
     if fmt == "document":
         return  # read whole by the corpus reader, which reports its own problems
     with _open_input(opts.input) as fh:
+        if fmt == "txt":  # only the encoding can be wrong in plain lines
+            check_utf8(fh, str(opts.input))
+            return
         for _ in _rows(opts, fmt, fh, str(opts.input), opts.input.stem):
             pass
+
+
+def check_utf8(fh: BinaryIO, where: str, chunk_size: int = 1 << 20) -> None:
+    """Refuse what :func:`decoded_lines` would refuse, with the same message, reading by chunks.
+
+    Decoding a megabyte at a time instead of line by line makes the check of a large text
+    file several times cheaper; a bad byte is then placed by counting the line ends before it.
+    """
+    line, carry, first = 1, b"", True
+    while True:
+        chunk = fh.read(max(chunk_size, len(codecs.BOM_UTF8)) if first else chunk_size)  # a BOM comes whole
+        data = carry + chunk
+        if first:
+            first = False
+            if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise StanceError(f"not UTF-8: {where} is UTF-16 (convert it to UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[3:]
+        # whole lines only, so that no character is cut in two; the rest waits for the next chunk
+        end = data.rfind(b"\n") + 1 if chunk else len(data)
+        part, carry = data[:end], data[end:]
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            start = part.rfind(b"\n", 0, exc.start) + 1
+            n = line + part.count(b"\n", 0, exc.start)
+            raise StanceError(
+                f"not UTF-8: {where}:{n} has an invalid byte at column {exc.start - start + 1} "
+                "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)"
+            ) from None
+        line += part.count(b"\n")
+        if not chunk:
+            return
 
 
 def _open_input(path: Path) -> BinaryIO:

@@ -49,6 +49,11 @@ def _start_worker(model: Any) -> None:
     # Ctrl-C reaches every process of the terminal's group; the parent alone handles it (and
     # stops the pool), so workers do not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Fresh streams: the inherited ones may hold the parent's unwritten bytes (flushed again when
+    # a worker exits) or a lock taken by the parent's progress-bar thread at the fork. Standard
+    # output is for the parent's rows only; warnings still reach standard error.
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
 
 
 def _proba(texts: list[str]) -> Any:
@@ -60,9 +65,9 @@ def proba_batches(model: Any, batches: Iterable[T], texts_of: Callable[[T], list
     """Yield ``(batch, probability array)`` for each batch, in the order the batches come.
 
     With ``jobs`` > 1 and more than one batch, ``jobs`` forked processes label them in parallel.
-    ``before_fork`` runs just before the workers start: buffered output must be flushed then, or
-    each worker would write its copy again when it exits. A worker that dies (killed, out of
-    memory) stops the run with one line; an error raised in a worker is raised here.
+    ``before_fork`` runs just before the workers start (the caller flushes its output there, so
+    no buffered row is copied into a worker). A worker that dies (killed, out of memory) stops
+    the run with one line; an error raised in a worker is raised here.
     """
     if jobs <= 1 or not can_fork():
         # each batch is written before the next one is read
