@@ -176,10 +176,10 @@ def check_file(opts: PredictOptions) -> None:
             pass
 
 
-def check_utf8(fh: BinaryIO, where: str, chunk_size: int = 1 << 20) -> None:
+def check_utf8(fh: BinaryIO, where: str, chunk_size: int = 1 << 16) -> None:
     """Refuse what :func:`decoded_lines` would refuse, with the same message, reading by chunks.
 
-    Decoding a megabyte at a time instead of line by line makes the check of a large text
+    Decoding 64 KiB at a time instead of line by line makes the check of a large text
     file several times cheaper; a bad byte is then placed by counting the line ends before it.
     """
     line, carry, first = 1, b"", True
