@@ -2,9 +2,12 @@
 
 - single sentence, cold process: the CLI against a process that imports scikit-learn and skops,
   loads the same ``model.skops`` and calls ``predict_proba`` on one sentence;
-- batch: the CLI's sentences per second on a file (whole command) against the raw pipeline's
-  ``predict_proba`` on the same sentences in one process (the call alone);
-- memory: the CLI's peak RSS on the large file against the small one.
+- batch: the CLI's sentences per second on a file (whole command, with its default ``--jobs``:
+  one worker process per usable core) against the raw pipeline's ``predict_proba`` on the same
+  sentences in one process (the call alone, which runs on one core);
+- memory: the CLI's peak RSS on the large file against the small one. ``ru_maxrss`` of a process
+  and the children it waited for is the largest of them, not their sum: with workers it is the
+  peak of the biggest process, and the workers' own memory is not added to it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 
 from benchmarks.context import Context, champion
 from benchmarks.measure import Row, median, mib, ratio, repeat, run, stance_exe
+from training.predict_pool import usable_cores
 
 SENTENCE = "Riyadh reopened its embassy in Damascus."
 SINGLE_MAX, BATCH_MIN, MEMORY_MAX = 1.5, 0.8, 1.2  # issue 5
@@ -102,8 +106,9 @@ def rows(ctx: Context) -> list[Row]:
         batch.ratio = ratio(batch.value, batch.reference)
         batch.ok = batch.ratio is not None and batch.ratio >= BATCH_MIN
         batch.runs = len(ours)
-        batch.note = (f"whole command {seconds:.2f} s (start, load, read, predict, write); the reference times the "
-                      f"predict_proba call alone ({median([t['seconds'] for t in timed]):.2f} s)")
+        batch.note = (f"whole command {seconds:.2f} s (start, load, read, predict, write) with the default --jobs "
+                      f"({usable_cores()} usable cores); the reference times the predict_proba call alone, in one "
+                      f"process ({median([t['seconds'] for t in timed]):.2f} s)")
         batch_proc.value = batch.value
         batch_proc.reference = batch_n / median([r.seconds for r in ref])
         batch_proc.ratio = ratio(batch_proc.value, batch_proc.reference)
@@ -119,7 +124,8 @@ def rows(ctx: Context) -> list[Row]:
         memory.ok = memory.ratio is not None and memory.ratio <= MEMORY_MAX
         memory.runs = len(big_runs)
         big_s = median([r.seconds for r in big_runs])
-        memory.note = f"{big_n:,} lines in {big_s:.1f} s ({big_n / big_s:,.0f} sentences/s)"
+        memory.note = (f"{big_n:,} lines in {big_s:.1f} s ({big_n / big_s:,.0f} sentences/s); the peak of the largest "
+                       f"process: the memory of the {usable_cores()} worker processes is not added to it")
     except Exception as exc:
         for row in (batch, batch_proc, memory):
             if row.value is None:

@@ -175,6 +175,7 @@ def test_jsonl_documents_keep_their_id_and_fields(run, tmp_path: Path) -> None: 
          r"is a whole document \(add --documents"),
         (lambda p: None, ["--format", "xml", "x"], r"unknown output format 'xml'"),
         (lambda p: None, ["--batch-size", "0", "x"], r"invalid --batch-size 0"),
+        (lambda p: None, ["--jobs", "0", "x"], r"invalid --jobs 0 \(use a positive number"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(run, tmp_path: Path, setup, args, message) -> None:  # type: ignore[no-untyped-def]

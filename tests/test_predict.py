@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -20,7 +21,7 @@ from training.classifiers import CLASSIFIERS
 from training.config import LABELS
 from training.errors import StanceError
 from training.predict import StanceModel, is_mlflow_uri, load_model
-from training.predict_io import PredictOptions, run_predict
+from training.predict_io import PredictOptions, check_utf8, decoded_lines, run_predict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -152,8 +153,35 @@ def test_input_streams_through_in_batches(export_dir: Path) -> None:
     assert [r["line"] for r in rows] == list(range(1, 2501))
 
 
+def _line_by_line_error(data: bytes) -> str | None:
+    try:
+        for _ in decoded_lines(io.BytesIO(data), "in.txt"):
+            pass
+    except StanceError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("data", [
+    b"fine\nlines\n", b"", b"no newline at the end", "caf\u00e9\n\u00e9t\u00e9\n".encode(),
+    b"ok\ncaf\xe9 au lait\nmore\n", b"ok\n\xe2\x82\n", b"ok\nends in half a character \xe2\x82",
+    codecs.BOM_UTF8 + b"bom then bad \xff\n", codecs.BOM_UTF8 + "caf\u00e9\n".encode(), "utf-16\n".encode("utf-16"),
+    b"a\r\nb\r\n\xed\xa0\x80 a surrogate\n", ("x" * 37 + "\n") * 50 + "\u20ac".encode()[:2].decode("latin-1") + "\n",
+])
+@pytest.mark.parametrize("chunk_size", [1, 5, 64, 1 << 20])
+def test_the_chunked_utf8_check_refuses_what_the_line_reader_refuses(data: bytes | str, chunk_size: int) -> None:
+    raw = data.encode("latin-1") if isinstance(data, str) else data
+    try:
+        check_utf8(io.BytesIO(raw), "in.txt", chunk_size=chunk_size)
+        got = None
+    except StanceError as exc:
+        got = str(exc)
+    assert got == _line_by_line_error(raw)
+
+
 @pytest.mark.slow
-def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Path, jobs: int) -> None:
     model = load_model(export_dir)
     peaks = {}
     for n in (10_000, 100_000):
@@ -163,7 +191,7 @@ def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Pa
                 fh.write(f"Line {i}: the two capitals agreed to restore ties and reopen embassies.\n")
         tracemalloc.start()
         with open(os.devnull, "w", encoding="utf-8") as sink:
-            stats = run_predict(PredictOptions(input=path, model=str(export_dir)), io.BytesIO(), sink, model=model)
+            stats = run_predict(PredictOptions(input=path, model=str(export_dir), jobs=jobs), io.BytesIO(), sink, model=model)
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert stats.sentences == n

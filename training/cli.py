@@ -177,10 +177,12 @@ def predict(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write rows to this file (atomically) instead of standard output.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table, jsonl or csv (default: a table on a terminal, else jsonl; csv for a .csv --output).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 1024,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).", show_default=False)] = None,
     config: ConfigOpt = DATASET_CONFIG,
 ) -> None:
     """Label sentences with a saved or registered model: label and probability of each label per sentence."""
     from training.predict_io import PredictOptions, run_predict, summary
+    from training.predict_pool import usable_cores
 
     cfg = None
     if documents:
@@ -189,7 +191,7 @@ def predict(
         cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
     opts = PredictOptions(texts=tuple(sentences or ()), input=input, input_format=input_format, text_column=text_column,
                           documents=documents, model=model, output=output, format=fmt, batch_size=batch_size,
-                          id_column=cfg.reader.id_column if cfg else "id")
+                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs)
     stdin = getattr(sys.stdin, "buffer", None) or open(os.devnull, "rb")
     with contextlib.ExitStack() as stack:
         report = None

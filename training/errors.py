@@ -13,3 +13,7 @@ class StanceError(Exception):
     def __init__(self, *problems: str) -> None:
         self.problems: tuple[str, ...] = tuple(problems) or ("unknown error",)
         super().__init__("\n".join(self.problems))
+
+    def __reduce__(self) -> tuple[type[StanceError], tuple[str, ...]]:
+        # Rebuilt from its lines, not from the joined message, when it crosses from a worker process.
+        return type(self), self.problems

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO
 
@@ -46,6 +47,7 @@ class PredictOptions:
     format: str | None = None
     batch_size: int = 1024
     id_column: str = "id"
+    jobs: int = 1
 
 
 @dataclass
@@ -60,6 +62,7 @@ class PredictStats:
     format: str = "jsonl"
     output: Path | None = None
     replaced_fields: set[str] = field(default_factory=set)
+    jobs: int = 1  # worker processes that labelled the input (1: none were started)
 
 
 # ---------------------------------------------------------------- reading
@@ -166,8 +169,44 @@ def check_file(opts: PredictOptions) -> None:
     if fmt == "document":
         return  # read whole by the corpus reader, which reports its own problems
     with _open_input(opts.input) as fh:
+        if fmt == "txt":  # only the encoding can be wrong in plain lines
+            check_utf8(fh, str(opts.input))
+            return
         for _ in _rows(opts, fmt, fh, str(opts.input), opts.input.stem):
             pass
+
+
+def check_utf8(fh: BinaryIO, where: str, chunk_size: int = 1 << 16) -> None:
+    """Refuse what :func:`decoded_lines` would refuse, with the same message, reading by chunks.
+
+    Decoding 64 KiB at a time instead of line by line makes the check of a large text
+    file several times cheaper; a bad byte is then placed by counting the line ends before it.
+    """
+    line, carry, first = 1, b"", True
+    while True:
+        chunk = fh.read(max(chunk_size, len(codecs.BOM_UTF8)) if first else chunk_size)  # a BOM comes whole
+        data = carry + chunk
+        if first:
+            first = False
+            if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise StanceError(f"not UTF-8: {where} is UTF-16 (convert it to UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[3:]
+        # whole lines only, so that no character is cut in two; the rest waits for the next chunk
+        end = data.rfind(b"\n") + 1 if chunk else len(data)
+        part, carry = data[:end], data[end:]
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            start = part.rfind(b"\n", 0, exc.start) + 1
+            n = line + part.count(b"\n", 0, exc.start)
+            raise StanceError(
+                f"not UTF-8: {where}:{n} has an invalid byte at column {exc.start - start + 1} "
+                "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)"
+            ) from None
+        line += part.count(b"\n")
+        if not chunk:
+            return
 
 
 def _open_input(path: Path) -> BinaryIO:
@@ -245,10 +284,53 @@ class _Writer:
 
 
 class _JsonlWriter(_Writer):
+    """One JSON object per line: the input record, then ``label`` and ``probabilities``.
+
+    The line is assembled from the record's own JSON and preformatted pieces for the label and
+    the probabilities, which gives the text ``json.dumps`` of the merged record would give at a
+    fraction of its cost (one encoder call per row instead of a new encoder, and no float repr).
+    A record that already holds one of the output fields goes through ``json.dumps``, so the
+    replaced field keeps its place.
+    """
+
+    def __init__(self, fh: TextIO, labels: tuple[str, ...], stats: PredictStats) -> None:
+        super().__init__(fh, labels, stats)
+        self._encode = json.JSONEncoder(ensure_ascii=False).encode
+        keys = [self._encode(k) + ": " for k in labels]
+        self._keys = keys[0], tuple(", " + k for k in keys[1:])
+        self._heads: dict[str, str] = {}
+
+    def _head(self, label: str) -> str:
+        head = self._heads.get(label)
+        if head is None:
+            head = self._heads[label] = '"label": ' + self._encode(label) + ', "probabilities": {' + self._keys[0]
+        return head
+
     def write(self, records: list[dict[str, Any]], labels: list[str], proba: list[list[float]]) -> None:
-        dumps = json.dumps
-        self.fh.write("".join(dumps(self._merge(r, lab, p), ensure_ascii=False) + "\n"
-                              for r, lab, p in zip(records, labels, proba)))
+        encode, prob, (_, rest) = self._encode, _probability, self._keys
+        lines = []
+        for r, lab, p in zip(records, labels, proba):
+            if "label" in r or "probabilities" in r:
+                lines.append(json.dumps(self._merge(r, lab, p), ensure_ascii=False) + "\n")
+                continue
+            rec = encode(r)
+            lines.append((rec[:-1] + ", " if len(rec) > 2 else "{") + self._head(lab) + prob(p[0])
+                         + "".join(k + prob(x) for k, x in zip(rest, p[1:])) + "}}\n")
+        self.fh.write("".join(lines))
+
+
+def _probability(p: float) -> str:
+    """The JSON text of ``round(p, 6)``, as ``json.dumps`` writes it.
+
+    ``"%.6f"`` and ``round(p, 6)`` round the same way (both are Python's correctly rounded
+    conversion to 6 decimals). From 1e-4 up to 1e9 the rounded value has at most 15 significant
+    digits, so its shortest repr, which JSON uses, is exactly those digits without trailing
+    zeros; outside that range (exponent notation, NaN) the general path is taken.
+    """
+    if 1e-4 <= p < 1e9:
+        text = ("%.6f" % p).rstrip("0")
+        return text + "0" if text[-1] == "." else text
+    return json.dumps(round(p, 6))
 
 
 class _CsvWriter(_Writer):
@@ -345,6 +427,8 @@ def validate(opts: PredictOptions, stdin_is_terminal: bool) -> None:
         raise StanceError("no input (pass sentences as arguments, --input FILE, or pipe text on standard input)")
     if opts.batch_size < 1:
         raise StanceError(f"invalid --batch-size {opts.batch_size} (use a positive number)")
+    if opts.jobs < 1:
+        raise StanceError(f"invalid --jobs {opts.jobs} (use a positive number, or leave it out to use every usable core)")
     if input_format(opts) == "document" and not opts.documents:
         raise StanceError(f"{opts.input} is a whole document (add --documents to segment it into sentences)")
     if opts.output is not None and opts.input is not None and opts.output.resolve() == opts.input.resolve():
@@ -367,10 +451,12 @@ def run_predict(
     """Label every sentence of the input and write the rows; return the counts.
 
     Checks run in order of cost: options, the model path, the whole input file, then the
-    model is loaded and the input streams through it in batches of ``opts.batch_size``.
-    ``progress(done_bytes, total_bytes)`` is called after each batch of a file input.
+    model is loaded and the input streams through it in batches of ``opts.batch_size``, labelled
+    by ``opts.jobs`` processes (see :mod:`training.predict_pool`) and written in input order.
+    ``progress(done_bytes, total_bytes)`` is called after each batch of a file input is written.
     """
     from training.predict import check_model_location, load_model
+    from training.predict_pool import proba_batches
 
     validate(opts, stdin_is_terminal)
     fmt_out = output_format(opts, stdout_is_terminal and opts.output is None)
@@ -404,18 +490,21 @@ def run_predict(
             rows = _rows(opts, fmt_in, fh, where, base)
         out: IO[str] = stack.enter_context(atomic_text_file(opts.output)) if opts.output else stdout
         writer = _WRITERS[fmt_out](out, model.labels, stats)
-        texts: list[str] = []
-        batch: list[dict[str, Any]] = []
-        for text, rec in _sentences(rows, opts, dataset_config, stats):
-            texts.append(text)
-            batch.append(rec)
-            if len(batch) >= opts.batch_size:
-                _flush(model, writer, texts, batch, stats)
-                texts, batch = [], []
-                if progress is not None and fh is not None:
-                    progress(fh.tell(), total)
-        if batch:
-            _flush(model, writer, texts, batch, stats)
+
+        def forking() -> None:
+            stats.jobs = opts.jobs
+            out.flush()
+
+        # standard input cannot tell its position (a pipe); a file can
+        batches = _batches(_sentences(rows, opts, dataset_config, stats), opts.batch_size,
+                           fh if opts.input is not None else None)
+        for batch, proba in proba_batches(model, batches, attrgetter("texts"), opts.jobs, before_fork=forking):
+            labels = model.label_array(proba)
+            stats.sentences += len(batch.records)
+            stats.labels.update(labels)
+            writer.write(batch.records, labels, proba.tolist())
+            if progress is not None and batch.position is not None:
+                progress(batch.position, total)
         if progress is not None and fh is not None:
             progress(total or fh.tell(), total)
         writer.close()
@@ -423,12 +512,26 @@ def run_predict(
     return stats
 
 
-def _flush(model: Any, writer: _Writer, texts: list[str], batch: list[dict[str, Any]], stats: PredictStats) -> None:
-    proba = model.predict_proba_array(texts)
-    labels = model.label_array(proba)
-    stats.sentences += len(batch)
-    stats.labels.update(labels)
-    writer.write(batch, labels, proba.tolist())
+@dataclass
+class _Batch:
+    """Sentences for one model call, their output records, and how far the input was read."""
+
+    texts: list[str]
+    records: list[dict[str, Any]]
+    position: int | None  # bytes of a file input read up to the end of this batch, for the progress bar
+
+
+def _batches(pairs: Iterator[tuple[str, dict[str, Any]]], size: int, fh: BinaryIO | None) -> Iterator[_Batch]:
+    texts: list[str] = []
+    records: list[dict[str, Any]] = []
+    for text, rec in pairs:
+        texts.append(text)
+        records.append(rec)
+        if len(records) >= size:
+            yield _Batch(texts, records, fh.tell() if fh is not None else None)
+            texts, records = [], []
+    if records:
+        yield _Batch(texts, records, None)
 
 
 def summary(stats: PredictStats) -> str:
@@ -444,7 +547,7 @@ def summary(stats: PredictStats) -> str:
     if stats.output is not None:
         parts.append(f"wrote {stats.output} ({stats.format})")
     rate = stats.sentences / stats.seconds if stats.seconds > 0 else 0.0
-    parts.append(f"{stats.seconds:.1f}s, {rate:,.0f}/s")
+    parts.append(f"{stats.seconds:.1f}s, {rate:,.0f}/s" + (f" on {stats.jobs} processes" if stats.jobs > 1 else ""))
     return "; ".join(parts)
 
 
