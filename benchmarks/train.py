@@ -6,7 +6,10 @@ so the user's ``models/`` and ``mlflow.db`` are never touched. All repeats share
 store, as a user's runs do; only the first pays for creating it. The time in MLflow is the
 command's own count (``training.tracking.Tracker`` times every call it makes into MLflow and
 records the sum on the parent run), read back from the store after each run and set against
-the wall time measured here.
+the wall time measured here. That count covers the calls into MLflow only: writing the
+candidates' artifact files, drawing the leaderboard chart (matplotlib) and asking git for the
+commit are the command's own work and fall outside it (they used to be counted with the MLflow
+calls around them).
 """
 
 from __future__ import annotations

@@ -185,6 +185,22 @@ def test_models_are_logged_with_skops_signature_example_and_probabilities(traine
     assert version.tags["candidate"] == result.best
 
 
+def test_batches_respect_mlflow_limits_and_keep_every_value(tmp_path: Path) -> None:
+    from mlflow.entities import Metric, Param
+
+    cfg = small_config(tmp_path)
+    tracker = tracking.Tracker(cfg.tracking)
+    tracker.open()
+    run_id = tracker._client.create_run(tracker.experiment_id).info.run_id
+    params = [Param(f"p{i:03d}", str(i)) for i in range(250)]  # three batches of at most 100 params
+    metrics = [Metric("m", float(i), 0, i) for i in range(1950)]  # and 1000 entries in all
+    tracker._log_batch(run_id, params=params, metrics=metrics)
+    run = tracker._client.get_run(run_id)
+    assert run.data.params == {f"p{i:03d}": str(i) for i in range(250)}
+    history = tracker._client.get_metric_history(run_id, "m")
+    assert sorted((m.step, m.value) for m in history) == [(i, float(i)) for i in range(1950)]
+
+
 def test_export_of_the_champion(trained) -> None:
     from training.persistence import read_export
 

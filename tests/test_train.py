@@ -200,3 +200,19 @@ def test_bootstrap_comparison(data, tmp_path: Path) -> None:
     assert result.best.key == "lr"
     dummy = result.entries[0].comparison
     assert dummy["tied"] is False and dummy["ci_low"] > 0 and "p_value" not in dummy
+
+
+def test_workers_lower_their_priority_and_the_parent_keeps_its_own() -> None:
+    import subprocess
+    import sys
+
+    code = ("import os; from training.train import _yield_to_parent; "
+            "before = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(os.getpid()); "
+            "same = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(-1); _yield_to_parent(-1); "
+            "print(before, same, os.getpriority(os.PRIO_PROCESS, 0))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, same, worker = (int(v) for v in out.stdout.split())
+    from training.train import WORKER_NICENESS
+
+    assert same == before  # the process that logs to MLflow is never lowered
+    assert worker == max(before, WORKER_NICENESS)  # a worker is, once, and never raised

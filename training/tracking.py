@@ -3,7 +3,8 @@
 One parent run per comparison, one nested child run per candidate. Writes go through
 :func:`_retry`, so two processes sharing one SQLite store wait for each other's transactions
 instead of failing on "database is locked"; the store itself is created under a file lock.
-Every public method adds its wall time to :attr:`Tracker.seconds` (the benchmark reports it).
+Every public method adds the wall time of its MLflow calls to :attr:`Tracker.seconds` (the
+benchmark reports it); writing our own artifact files and drawing charts happen outside that count.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 KIND_TAG = "stance.kind"
 MAX_PARAM_CHARS = 6000  # MLflow's limit for one param value
 MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset digest
+MAX_BATCH_PARAMS, MAX_BATCH_ENTRIES = 100, 1000  # MLflow's limits for one log_batch call
 T = TypeVar("T")
 
 
@@ -233,8 +235,11 @@ class Tracker:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise StanceError(f"tracking store not usable: {self.uri}: {first} "
                                   "(repair it, or point MLFLOW_TRACKING_URI at another store)") from None
-            # log_model creates its LoggedModel in the active experiment, not the run's.
-            mlflow.set_experiment(experiment_id=self.experiment_id)
+            # Model logging (every candidate's, or the champion's) needs these, and skops alone
+            # takes a second to import: load them now, before training starts, rather than with
+            # the first model while the workers hold both cores. Still counted as setup.
+            import mlflow.sklearn  # noqa: F401
+            import skops.io  # noqa: F401
 
     @contextlib.contextmanager
     def parent_run(self, params: Mapping[str, Any], tags: Mapping[str, str], dataset_frames: Mapping[str, Any],
@@ -243,13 +248,13 @@ class Tracker:
         self.open()
         from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_SOURCE_NAME
 
+        commit = _git_commit()  # a git subprocess, not MLflow: outside the timed span
+        common = {k: str(v) for k, v in tags.items()}
+        if commit:
+            common[MLFLOW_GIT_COMMIT] = commit
+            common["git_commit"] = commit
+        self._common_tags = common
         with self._timed("parent_run"):
-            commit = _git_commit()
-            common = {k: str(v) for k, v in tags.items()}
-            if commit:
-                common[MLFLOW_GIT_COMMIT] = commit
-                common["git_commit"] = commit
-            self._common_tags = common
             run = _retry(self._client.create_run, self.experiment_id, run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}",
                          tags={**common, KIND_TAG: "comparison", MLFLOW_SOURCE_NAME: "stance train"})
             self.parent_id = run.info.run_id
@@ -272,9 +277,19 @@ class Tracker:
     def _log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
 
-        items = [Param(k, _param_value(v)) for k, v in params.items()]
-        for i in range(0, len(items), 100):  # MLflow takes at most 100 params per batch
-            _retry(self._client.log_batch, run_id, params=items[i : i + 100])
+        self._log_batch(run_id, params=[Param(k, _param_value(v)) for k, v in params.items()])
+
+    def _log_batch(self, run_id: str, params: Sequence[Any] = (), metrics: Sequence[Any] = ()) -> None:
+        """Params and metrics in as few ``log_batch`` calls as MLflow's limits allow.
+
+        Each call is one transaction on the store; a batch holds at most 100 params and 1000
+        entries in all.
+        """
+        params, metrics = list(params), list(metrics)
+        while params or metrics:
+            p, params = params[:MAX_BATCH_PARAMS], params[MAX_BATCH_PARAMS:]
+            m, metrics = metrics[: MAX_BATCH_ENTRIES - len(p)], metrics[MAX_BATCH_ENTRIES - len(p) :]
+            _retry(self._client.log_batch, run_id, params=p, metrics=m)
 
     def _make_datasets(self, frames: Mapping[str, Any], fingerprint: str, source: str) -> list[tuple[Any, str]]:
         import mlflow.data
@@ -303,7 +318,14 @@ class Tracker:
 
     def log_candidate(self, cand: Candidate, params: Mapping[str, Any]) -> str:
         """Create the child run of one candidate with params, metrics, artifacts and its model."""
-        from mlflow.entities import Metric
+        # The artifact files are ours to write (CSV, JSON, the PNG drawn by the worker); only
+        # handing them to MLflow is timed.
+        with tempfile.TemporaryDirectory(prefix="stance-artifacts-") as tmp:
+            _write_candidate_artifacts(Path(tmp), cand)
+            return self._log_child(cand, params, Path(tmp))
+
+    def _log_child(self, cand: Candidate, params: Mapping[str, Any], artifacts: Path) -> str:
+        from mlflow.entities import Metric, Param
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
         with self._timed("children"):
@@ -314,20 +336,14 @@ class Tracker:
             status = "FAILED"
             try:
                 if self.config.log_models == "all":
-                    # First, while the run is empty: MLflow copies a run's params and metrics
-                    # onto each model logged in it, one query per metric.
                     self._log_model(cand)
-                self._log_params(run_id, params)
                 now = int(time.time() * 1000)
-                items = [Metric(k, float(v), now, 0) for k, v in cand.metrics.items() if _finite(v)]
+                metrics = [Metric(k, float(v), now, 0) for k, v in cand.metrics.items() if _finite(v)]
                 for key, values in cand.per_split.items():
-                    items += [Metric(key, float(v), now, step) for step, v in enumerate(values)]
-                for i in range(0, len(items), 1000):
-                    _retry(self._client.log_batch, run_id, metrics=items[i : i + 1000])
+                    metrics += [Metric(key, float(v), now, step) for step, v in enumerate(values)]
+                self._log_batch(run_id, params=[Param(k, _param_value(v)) for k, v in params.items()], metrics=metrics)
                 self._log_datasets(run_id)
-                with tempfile.TemporaryDirectory(prefix="stance-artifacts-") as tmp:
-                    _write_candidate_artifacts(Path(tmp), cand)
-                    _retry(self._client.log_artifacts, run_id, tmp)
+                _retry(self._client.log_artifacts, run_id, str(artifacts))
                 status = "FINISHED"
             except KeyboardInterrupt:
                 status = "KILLED"
@@ -337,9 +353,22 @@ class Tracker:
         return run_id
 
     def _log_model(self, cand: Candidate) -> None:
+        """Log ``cand.model`` as an MLflow model (a LoggedModel) and link it to the child run.
+
+        ``mlflow.sklearn.save_model`` writes the model folder (skops file checked against our
+        trusted types, signature, input example, environment files, ``predict_proba`` as the
+        pyfunc method); the client then records it the way ``mlflow.sklearn.log_model`` does:
+        a LoggedModel, its artifacts, the run's model output, READY. What ``log_model`` would
+        add is left out on purpose: loading the folder back to predict on the input example
+        (the example was just predicted on by the model itself, and the skops file was just
+        loaded back by ``save_model``), copying the run's metrics onto the model (the run has
+        none yet), and re-reading the run and a new client for each model.
+        """
         import mlflow.sklearn
         import pandas as pd
-        from mlflow.models import infer_signature
+        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+        from mlflow.models import Model, infer_signature
+        from mlflow.utils.mlflow_tags import MLFLOW_SOURCE_NAME
 
         from training.persistence import TRUSTED_TYPES, library_versions
 
@@ -347,23 +376,35 @@ class Tracker:
         example = pd.DataFrame({"text": cand.input_example})
         signature = infer_signature(example, cand.model.predict_proba(cand.input_example))
         versions = library_versions()
-        # Explicit requirements: inferring them loads the model in a subprocess, the slowest
-        # part of logging by far.
+        # Explicit requirements: inferring them loads the model in a subprocess.
         reqs = [f"{dist}=={versions[dist]}" for dist in ("scikit-learn", "skops", "numpy", "scipy") if dist in versions]
-        info = _retry(
-            mlflow.sklearn.log_model,
-            cand.model,
-            name="model",
-            run_id=cand.run_id,
-            serialization_format="skops",
-            skops_trusted_types=list(TRUSTED_TYPES),
-            signature=signature,
-            input_example=example,
-            pyfunc_predict_fn="predict_proba",
-            pip_requirements=reqs,
-            metadata={"labels": cand.classes, "probability_columns": cand.classes, "candidate": cand.name},
-        )
-        cand.model_uri = info.model_uri
+        logged = _retry(self._client.create_logged_model, self.experiment_id, name="model",
+                        source_run_id=cand.run_id,
+                        tags={**self._common_tags, MLFLOW_SOURCE_NAME: "stance train", "stance.candidate": cand.name})
+        status = LoggedModelStatus.FAILED
+        try:
+            spec = Model(artifact_path=logged.artifact_location, model_uuid=logged.model_id, run_id=cand.run_id,
+                         model_id=logged.model_id)
+            with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
+                folder = os.path.join(tmp, "model")
+                mlflow.sklearn.save_model(
+                    cand.model,
+                    folder,
+                    mlflow_model=spec,
+                    serialization_format="skops",
+                    skops_trusted_types=list(TRUSTED_TYPES),
+                    signature=signature,
+                    input_example=example,
+                    pyfunc_predict_fn="predict_proba",
+                    pip_requirements=reqs,
+                    metadata={"labels": cand.classes, "probability_columns": cand.classes, "candidate": cand.name},
+                )
+                _retry(self._client.log_model_artifacts, logged.model_id, folder)
+            _retry(self._client.log_outputs, cand.run_id, models=[LoggedModelOutput(logged.model_id, step=0)])
+            status = LoggedModelStatus.READY
+        finally:
+            _retry(self._client.finalize_logged_model, logged.model_id, status)
+        cand.model_uri = f"models:/{logged.model_id}"
         self.timings["log_model"] = self.timings.get("log_model", 0.0) + time.perf_counter() - t0
 
     def update_candidate(self, run_id: str, metrics: Mapping[str, float], tags: Mapping[str, str]) -> None:
@@ -382,17 +423,18 @@ class Tracker:
         """Leaderboard CSV and bar chart (with error bars) on the parent run, plus its headline metrics."""
         from mlflow.entities import Metric, RunTag
 
-        with self._timed("leaderboard"):
-            with tempfile.TemporaryDirectory(prefix="stance-leaderboard-") as tmp:
-                (Path(tmp) / "leaderboard.csv").write_text(leaderboard_csv(rows), encoding="utf-8")
-                (Path(tmp) / "leaderboard.json").write_text(json.dumps(list(rows), indent=2, default=str),
-                                                            encoding="utf-8")
-                _bar_chart(rows, metric, Path(tmp) / "leaderboard.png")
+        with tempfile.TemporaryDirectory(prefix="stance-leaderboard-") as tmp:
+            # Writing the files and drawing the chart is ours (matplotlib); only the upload is timed.
+            (Path(tmp) / "leaderboard.csv").write_text(leaderboard_csv(rows), encoding="utf-8")
+            (Path(tmp) / "leaderboard.json").write_text(json.dumps(list(rows), indent=2, default=str),
+                                                        encoding="utf-8")
+            _bar_chart(rows, metric, Path(tmp) / "leaderboard.png")
+            with self._timed("leaderboard"):
                 _retry(self._client.log_artifacts, self.parent_id, tmp)
-            now = int(time.time() * 1000)
-            _retry(self._client.log_batch, self.parent_id,
-                   metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
-                   tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)])
+                now = int(time.time() * 1000)
+                _retry(self._client.log_batch, self.parent_id,
+                       metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
+                       tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)])
 
     def register(self, cand: Candidate) -> str:
         """Register the champion's model as a new version and point the alias at it."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -403,9 +404,28 @@ def _modes(cfg: TrainConfig) -> list[str]:
 _CACHE: dict[str, Any] = {"token": None, "features": None}
 
 
+# Niceness of worker processes: the parent process logs each finished candidate to MLflow while
+# the workers train; with the workers a few steps below it, that logging gets a core when it needs
+# one instead of waiting behind the training, and the workers still have the cores the rest of
+# the time.
+WORKER_NICENESS = 5
+
+
+def _yield_to_parent(parent_pid: int) -> None:
+    """Lower this process's priority to WORKER_NICENESS if it is a worker (never the parent)."""
+    if os.getpid() == parent_pid or not hasattr(os, "setpriority"):
+        return
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) < WORKER_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICENESS)
+    except OSError:  # not permitted on this system: the workers keep their priority
+        pass
+
+
 def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, search_splits: list[tuple[Any, Any]],
-          eval_splits: list[tuple[Any, Any]], cfg: TrainConfig) -> tuple[Entry, float, float]:
+          eval_splits: list[tuple[Any, Any]], cfg: TrainConfig, parent_pid: int) -> tuple[Entry, float, float]:
     """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
+    _yield_to_parent(parent_pid)
     if _CACHE["token"] != token:
         _CACHE["token"], _CACHE["features"] = token, _Features(data)
     feats: _Features = _CACHE["features"]
@@ -437,13 +457,12 @@ class Comparison:
 
 
 def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = None,
-                   on_entry: Callable[[Entry], None] | None = None,
-                   on_start: Callable[[], None] | None = None) -> Comparison:
+                   on_entry: Callable[[Entry], None] | None = None) -> Comparison:
     """Evaluate every candidate in every mode and pick the best.
 
-    With ``cfg.n_jobs > 1`` candidates run in worker processes: ``on_start`` runs once they
-    have started and ``on_entry`` as each result arrives, both in this process, so MLflow work
-    overlaps with the training still going on. Results do not depend on the number of workers.
+    With ``cfg.n_jobs > 1`` candidates run in worker processes: ``on_entry`` runs in this
+    process as each result arrives, so MLflow work overlaps with the training still going on.
+    Results do not depend on the number of workers.
     """
     import uuid
 
@@ -461,7 +480,7 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
                                                      -_cost(jobs[i][0], cfg), i))
     keys = [c.name if len(modes) == 1 else f"{c.name}@{m}" for c, m in jobs]
     token = uuid.uuid4().hex  # identifies this run's data in the per-process cache only
-    args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg) for i in order]
+    args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg, os.getpid()) for i in order]
     started = time.time()
     if cfg.n_jobs > 1:
         from joblib import Parallel, delayed
@@ -474,8 +493,6 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     done: dict[int, Entry] = {}
     finished = started
     try:
-        if on_start is not None:
-            on_start()
         for n, (i, (entry, seconds, end)) in enumerate(zip(order, results), 1):
             done[i] = entry
             finished = max(finished, end)
@@ -684,17 +701,17 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
     records: dict[str, Any] = {}
     runs = ExitStack()
 
-    def start() -> None:
-        # Opening the store (importing mlflow, migrating a new database) and creating the parent
-        # run happen while the workers already train; failing here stops them within seconds.
-        runs.enter_context(tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source))
-
     def log_entry(entry: Entry) -> None:
         rec = records[entry.key] = _record(entry, data, cfg)
         entry.run_id = tracker.log_candidate(rec, _child_params(cfg, entry))
 
     with _sigterm_as_interrupt(), runs:
-        result = run_comparison(cfg, data, progress, on_entry=log_entry, on_start=start)
+        # Opening the store (importing mlflow, migrating a new database) and creating the parent
+        # run come before the workers start: a store that cannot be used stops the command
+        # before any training, and these seconds of work do not compete with the workers for
+        # the cores (training starts that much later, and gets both cores back).
+        runs.enter_context(tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source))
+        result = run_comparison(cfg, data, progress, on_entry=log_entry)
         entries, best = result.entries, result.best
         rows = [e.row() for e in entries]
         for e in entries:
