@@ -38,13 +38,12 @@ def export(directory: Path, model: Any = None) -> Path:
 def register(root: Path, fitted: Any, serialization_format: str = "skops") -> dict[str, Any]:
     """Log ``fitted`` to a SQLite store under ``root`` and register it as ``stance-classifier@champion``.
 
-    Logged as the training code logs it: skops, the trusted-type list, ``predict_proba`` for pyfunc.
+    Skops models are logged by :func:`training.tracking.log_model`, as ``stance train`` logs them;
+    any other format goes through ``mlflow.sklearn.log_model`` (to test that it is refused).
     """
     import mlflow
     import mlflow.sklearn
     import pandas as pd
-
-    from training.persistence import TRUSTED_TYPES
 
     uri = f"sqlite:///{root / 'mlflow.db'}"
     client = mlflow.MlflowClient(uri)
@@ -56,15 +55,20 @@ def register(root: Path, fitted: Any, serialization_format: str = "skops") -> di
         exp_id = exp.experiment_id if exp else client.create_experiment(
             "predict-tests", artifact_location=(root / "artifacts").as_uri())
         mlflow.set_experiment(experiment_id=exp_id)
-        extra = {"skops_trusted_types": TRUSTED_TYPES} if serialization_format == "skops" else {}
         with mlflow.start_run(experiment_id=exp_id) as run:
-            info = mlflow.sklearn.log_model(
-                fitted, name="model", serialization_format=serialization_format, pyfunc_predict_fn="predict_proba",
-                input_example=pd.DataFrame({"text": TEXTS[:2]}), **extra,
-            )
-        out = {"run_id": run.info.run_id, "model_uri": info.model_uri, "tracking_uri": uri, "model_id": info.model_id}
+            if serialization_format == "skops":
+                from training.tracking import log_model
+
+                # The function `stance train` logs every candidate with.
+                model_uri = log_model(client, exp_id, run.info.run_id, fitted, [str(c) for c in fitted.classes_], TEXTS[:2])
+                model_id = model_uri.removeprefix("models:/")
+            else:
+                info = mlflow.sklearn.log_model(fitted, name="model", serialization_format=serialization_format,
+                                                pyfunc_predict_fn="predict_proba", input_example=pd.DataFrame({"text": TEXTS[:2]}))
+                model_uri, model_id = info.model_uri, info.model_id
+        out = {"run_id": run.info.run_id, "model_uri": model_uri, "tracking_uri": uri, "model_id": model_id}
         if serialization_format == "skops":
-            version = mlflow.register_model(info.model_uri, "stance-classifier")
+            version = mlflow.register_model(model_uri, "stance-classifier")
             client.set_registered_model_alias("stance-classifier", "champion", version.version)
     finally:
         mlflow.set_tracking_uri(previous)

@@ -119,8 +119,8 @@ def test_train_then_compare_against_a_real_mlflow_server(tmp_path: Path, in_tmp_
     import pandas as pd
 
     model = mlflow.pyfunc.load_model("models:/stance-classifier@champion")
-    proba = model.predict(pd.DataFrame({"text": ["Riyadh and Tehran agreed to restore full diplomatic relations."]}))
-    assert proba.shape == (1, 3)
+    served = model.predict(pd.DataFrame({"text": ["Riyadh and Tehran agreed to restore full diplomatic relations."]}))
+    assert list(served.columns) == ["label", "favor", "against", "neutral"] and served.shape == (1, 4)
     meta = json.loads((tmp_path / "models" / "stance-classifier" / "metadata.json").read_text())
     assert meta["mlflow"]["tracking_uri"] == mlflow_server
 

@@ -224,11 +224,18 @@ def test_registered_model_serves_through_pyfunc(registered: dict[str, Any], monk
     import mlflow.pyfunc
     import pandas as pd
 
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")  # MLflow's gate for any model file
+    # Our loader reads the skops file with our own trusted types: MLflow's pickle gate stays shut.
+    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", raising=False)
     served = mlflow.pyfunc.load_model("models:/stance-classifier@champion")
-    frame = pd.DataFrame({"text": TEXTS[:3]})
-    got = np.asarray(served.predict(frame))
-    np.testing.assert_allclose(got, registered["fitted"].predict_proba(TEXTS[:3]), atol=1e-12)
+    assert served.metadata.flavors["python_function"]["loader_module"] == "training.serving"
+    got = served.predict(pd.DataFrame({"text": TEXTS[:3]}))
+    fitted = registered["fitted"]
+    assert list(got.columns) == ["label", "favor", "against", "neutral"]
+    assert got["label"].tolist() == list(fitted.predict(TEXTS[:3]))
+    expected = pd.DataFrame(fitted.predict_proba(TEXTS[:3]), columns=list(fitted.classes_))[["favor", "against", "neutral"]]
+    np.testing.assert_allclose(got[["favor", "against", "neutral"]].to_numpy(), expected.to_numpy(), atol=1e-12)
+    # The scikit-learn flavor is still there for code that wants the pipeline itself.
+    assert served.metadata.flavors["sklearn"]["serialization_format"] == "skops"
 
 
 @pytest.mark.parametrize("which", ["alias", "run"])
@@ -295,7 +302,8 @@ def test_registered_model_answers_over_http_with_mlflow_models_serve(registered:
     port = _free_port()
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-           "MLFLOW_TRACKING_URI": registered["tracking_uri"], "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+           "MLFLOW_TRACKING_URI": registered["tracking_uri"]}
+    env.pop("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", None)  # not needed: our loader checks the types
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([str(Path(bin_dir) / "mlflow"), "models", "serve", "-m", "models:/stance-classifier@champion",
                              "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
@@ -317,5 +325,8 @@ def test_registered_model_answers_over_http_with_mlflow_models_serve(registered:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
         log.close()
-    expected = registered["fitted"].predict_proba(TEXTS[:3])
-    np.testing.assert_allclose(np.asarray(answer["predictions"]), expected, atol=1e-9)
+    fitted = registered["fitted"]
+    rows = answer["predictions"]
+    assert [r["label"] for r in rows] == list(fitted.predict(TEXTS[:3]))
+    got = np.array([[r[label] for label in fitted.classes_] for r in rows])
+    np.testing.assert_allclose(got, fitted.predict_proba(TEXTS[:3]), atol=1e-9)

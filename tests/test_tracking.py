@@ -175,12 +175,15 @@ def test_models_are_logged_with_skops_signature_example_and_probabilities(traine
         flavor = meta.flavors["sklearn"]
         assert flavor["serialization_format"] == "skops"
         assert "training.classifiers.TextColumn" in flavor["skops_trusted_types"]
-        assert meta.flavors["python_function"]["predict_fn"] == "predict_proba"
+        assert meta.flavors["python_function"]["loader_module"] == "training.serving"
+        assert meta.metadata["served_columns"] == ["label", "favor", "against", "neutral"]
         assert "scikit-learn==" in (local / "requirements.txt").read_text()
         assert str(local).startswith(str(Path(trained[0].tracking.uri[len("sqlite:///"):]).parent))
     model = mlflow.pyfunc.load_model("models:/stance-classifier@champion")
     out = model.predict(pd.DataFrame({"text": ["Riyadh and Tehran agreed to restore full diplomatic relations."]}))
-    assert out.shape == (1, 3) and abs(float(out.sum()) - 1.0) < 1e-9
+    probs = out[["favor", "against", "neutral"]]
+    assert out.shape == (1, 4) and abs(float(probs.to_numpy().sum()) - 1.0) < 1e-9
+    assert out["label"].iloc[0] == probs.columns[probs.to_numpy().argmax()]
     version = client.get_model_version_by_alias("stance-classifier", "champion")
     assert version.tags["candidate"] == result.best
 

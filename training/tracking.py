@@ -353,58 +353,15 @@ class Tracker:
         return run_id
 
     def _log_model(self, cand: Candidate) -> None:
-        """Log ``cand.model`` as an MLflow model (a LoggedModel) and link it to the child run.
-
-        ``mlflow.sklearn.save_model`` writes the model folder (skops file checked against our
-        trusted types, signature, input example, environment files, ``predict_proba`` as the
-        pyfunc method); the client then records it the way ``mlflow.sklearn.log_model`` does:
-        a LoggedModel, its artifacts, the run's model output, READY. What ``log_model`` would
-        add is left out on purpose: loading the folder back to predict on the input example
-        (the example was just predicted on by the model itself, and the skops file was just
-        loaded back by ``save_model``), copying the run's metrics onto the model (the run has
-        none yet), and re-reading the run and a new client for each model.
-        """
-        import mlflow.sklearn
-        import pandas as pd
-        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
-        from mlflow.models import Model, infer_signature
+        """Log ``cand.model`` as an MLflow model of its child run (see :func:`log_model`)."""
         from mlflow.utils.mlflow_tags import MLFLOW_SOURCE_NAME
 
-        from training.persistence import TRUSTED_TYPES, library_versions
-
         t0 = time.perf_counter()
-        example = pd.DataFrame({"text": cand.input_example})
-        signature = infer_signature(example, cand.model.predict_proba(cand.input_example))
-        versions = library_versions()
-        # Explicit requirements: inferring them loads the model in a subprocess.
-        reqs = [f"{dist}=={versions[dist]}" for dist in ("scikit-learn", "skops", "numpy", "scipy") if dist in versions]
-        logged = _retry(self._client.create_logged_model, self.experiment_id, name="model",
-                        source_run_id=cand.run_id,
-                        tags={**self._common_tags, MLFLOW_SOURCE_NAME: "stance train", "stance.candidate": cand.name})
-        status = LoggedModelStatus.FAILED
-        try:
-            spec = Model(artifact_path=logged.artifact_location, model_uuid=logged.model_id, run_id=cand.run_id,
-                         model_id=logged.model_id)
-            with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
-                folder = os.path.join(tmp, "model")
-                mlflow.sklearn.save_model(
-                    cand.model,
-                    folder,
-                    mlflow_model=spec,
-                    serialization_format="skops",
-                    skops_trusted_types=list(TRUSTED_TYPES),
-                    signature=signature,
-                    input_example=example,
-                    pyfunc_predict_fn="predict_proba",
-                    pip_requirements=reqs,
-                    metadata={"labels": cand.classes, "probability_columns": cand.classes, "candidate": cand.name},
-                )
-                _retry(self._client.log_model_artifacts, logged.model_id, folder)
-            _retry(self._client.log_outputs, cand.run_id, models=[LoggedModelOutput(logged.model_id, step=0)])
-            status = LoggedModelStatus.READY
-        finally:
-            _retry(self._client.finalize_logged_model, logged.model_id, status)
-        cand.model_uri = f"models:/{logged.model_id}"
+        cand.model_uri = log_model(
+            self._client, self.experiment_id, cand.run_id, cand.model, cand.classes, cand.input_example,
+            tags={**self._common_tags, MLFLOW_SOURCE_NAME: "stance train", "stance.candidate": cand.name},
+            metadata={"candidate": cand.name},
+        )
         self.timings["log_model"] = self.timings.get("log_model", 0.0) + time.perf_counter() - t0
 
     def update_candidate(self, run_id: str, metrics: Mapping[str, float], tags: Mapping[str, str]) -> None:
@@ -662,6 +619,76 @@ def read_leaderboard(uri: str | None, experiment: str, run_id: str | None = None
         "dataset_fingerprint": parent.data.tags.get("dataset.fingerprint", ""),
         "rows": rows,
     }
+
+
+# ---------------------------------------------------------------- logging a model
+
+
+def log_model(
+    client: Any,
+    experiment_id: str,
+    run_id: str,
+    model: Any,
+    classes: Sequence[str],
+    input_example: Sequence[str],
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> str:
+    """Log a fitted text classifier as an MLflow model (a LoggedModel) of ``run_id``; return its URI.
+
+    ``mlflow.sklearn.save_model`` writes the folder: the skops file checked against our trusted
+    types, the signature, the input example, pinned requirements. Its ``python_function``
+    flavor then names :mod:`training.serving` as loader, so ``mlflow.pyfunc`` and
+    ``mlflow models serve`` load the skops file with our trusted-type list (not the list stored
+    in the folder) and answer each sentence with its label and one probability per label.
+    The client records the folder the way ``mlflow.sklearn.log_model`` does (a LoggedModel,
+    its artifacts, the run's model output, READY) without what ``log_model`` adds on top:
+    loading the folder back to predict on the example, copying the run's metrics onto the
+    model, and a new client and two reads of the run per model.
+    """
+    import mlflow.sklearn
+    import pandas as pd
+    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+    from mlflow.models import Model, infer_signature
+
+    from training.persistence import TRUSTED_TYPES, library_versions
+    from training.predict import StanceModel
+    from training.serving import ServedModel
+
+    example = pd.DataFrame({"text": list(input_example)})
+    served = ServedModel(StanceModel(model)).predict(example)
+    signature = infer_signature(example, served)
+    versions = library_versions()
+    # Explicit requirements: inferring them loads the model in a subprocess.
+    reqs = [f"{dist}=={versions[dist]}" for dist in ("scikit-learn", "skops", "numpy", "scipy") if dist in versions]
+    logged = _retry(client.create_logged_model, experiment_id, name="model", source_run_id=run_id, tags=dict(tags or {}))
+    status = LoggedModelStatus.FAILED
+    try:
+        spec = Model(artifact_path=logged.artifact_location, model_uuid=logged.model_id, run_id=run_id,
+                     model_id=logged.model_id)
+        with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
+            folder = os.path.join(tmp, "model")
+            mlflow.sklearn.save_model(
+                model,
+                folder,
+                mlflow_model=spec,
+                serialization_format="skops",
+                skops_trusted_types=list(TRUSTED_TYPES),
+                signature=signature,
+                input_example=example,
+                pip_requirements=reqs,
+                metadata={"labels": list(classes), "served_columns": list(served.columns), **(metadata or {})},
+            )
+            # Served through our loader, whose predict returns the label and every probability.
+            spec.flavors["python_function"]["loader_module"] = "training.serving"
+            spec.flavors["python_function"]["predict_fn"] = "predict"
+            spec.save(os.path.join(folder, "MLmodel"))
+            _retry(client.log_model_artifacts, logged.model_id, folder)
+        _retry(client.log_outputs, run_id, models=[LoggedModelOutput(logged.model_id, step=0)])
+        status = LoggedModelStatus.READY
+    finally:
+        _retry(client.finalize_logged_model, logged.model_id, status)
+    return f"models:/{logged.model_id}"
 
 
 # ---------------------------------------------------------------- models for `stance predict` / `stance evaluate`
