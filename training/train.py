@@ -457,12 +457,13 @@ class Comparison:
 
 
 def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = None,
-                   on_entry: Callable[[Entry], None] | None = None) -> Comparison:
+                   on_entry: Callable[[Entry], None] | None = None,
+                   on_start: Callable[[], None] | None = None) -> Comparison:
     """Evaluate every candidate in every mode and pick the best.
 
-    With ``cfg.n_jobs > 1`` candidates run in worker processes: ``on_entry`` runs in this
-    process as each result arrives, so MLflow work overlaps with the training still going on.
-    Results do not depend on the number of workers.
+    With ``cfg.n_jobs > 1`` candidates run in worker processes: ``on_start`` runs once they
+    have started and ``on_entry`` as each result arrives, both in this process, so MLflow work
+    overlaps with the training still going on. Results do not depend on the number of workers.
     """
     import uuid
 
@@ -493,6 +494,8 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     done: dict[int, Entry] = {}
     finished = started
     try:
+        if on_start is not None:
+            on_start()
         for n, (i, (entry, seconds, end)) in enumerate(zip(order, results), 1):
             done[i] = entry
             finished = max(finished, end)
@@ -707,11 +710,12 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
 
     with _sigterm_as_interrupt(), runs:
         # Opening the store (importing mlflow, migrating a new database) and creating the parent
-        # run come before the workers start: a store that cannot be used stops the command
-        # before any training, and these seconds of work do not compete with the workers for
-        # the cores (training starts that much later, and gets both cores back).
-        runs.enter_context(tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source))
-        result = run_comparison(cfg, data, progress, on_entry=log_entry)
+        # run happen once the workers train, so these seconds overlap training instead of adding
+        # to the wall time (measured: about 4 s shorter runs than opening it first). An
+        # unreachable store was already refused by tracker.check() above; a store that fails
+        # here stops the workers within seconds.
+        result = run_comparison(cfg, data, progress, on_entry=log_entry,
+                                on_start=lambda: runs.enter_context(tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source)))
         entries, best = result.entries, result.best
         rows = [e.row() for e in entries]
         for e in entries:
