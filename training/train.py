@@ -374,7 +374,7 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     entry.classes = [str(c) for c in model.classes_]
     entry.size_bytes = len(dump_bytes(model))
     entry.model = model
-    from training.tracking import confusion_png  # drawing only; mlflow is not imported here
+    from training.charts import confusion_png
 
     entry.confusion_png = confusion_png(entry.confusion, key, entry.test["macro_f1"])
     return entry
