@@ -30,6 +30,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from training.atomic import atomic_file, default_mode
 from training.errors import StanceError
 
 log = logging.getLogger(__name__)
@@ -198,29 +199,6 @@ def _refuse(bad: Sequence[str], where: str) -> StanceError:
     )
 
 
-def default_mode(directory: bool = False) -> int:
-    """Permissions a plain ``open``/``mkdir`` would give (temp files are created private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return (0o777 if directory else 0o666) & ~mask
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, default_mode())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _compact_vocabularies(estimator: Any) -> None:
     """Turn numpy-integer values of fitted ``vocabulary_`` dicts into Python ints, in place.
 
@@ -274,7 +252,9 @@ def dump_bytes(estimator: Any) -> bytes:
 def save_model_file(estimator: Any, path: str | Path) -> Path:
     """Write ``estimator`` to ``path`` as a skops file, atomically."""
     path = Path(path)
-    _atomic_write_bytes(path, dump_bytes(estimator))
+    data = dump_bytes(estimator)
+    with atomic_file(path, binary=True) as fh:
+        fh.write(data)
     return path
 
 

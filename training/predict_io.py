@@ -13,8 +13,6 @@ import codecs
 import contextlib
 import csv
 import json
-import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO
 
+from training.atomic import atomic_file
 from training.errors import StanceError
 
 INPUT_FORMATS = ("txt", "jsonl", "csv")
@@ -396,26 +395,6 @@ def output_format(opts: PredictOptions, stdout_is_terminal: bool) -> str:
     return "table" if stdout_is_terminal else "jsonl"
 
 
-@contextlib.contextmanager
-def atomic_text_file(path: Path) -> Iterator[TextIO]:
-    """A text file written under a temporary name and renamed over ``path`` only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from training.persistence import default_mode
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, default_mode())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -488,7 +467,7 @@ def run_predict(
             rows: Iterator[_Row] = _document_file(opts.input, dataset_config)
         else:
             rows = _rows(opts, fmt_in, fh, where, base)
-        out: IO[str] = stack.enter_context(atomic_text_file(opts.output)) if opts.output else stdout
+        out: IO[str] = stack.enter_context(atomic_file(opts.output)) if opts.output else stdout
         writer = _WRITERS[fmt_out](out, model.labels, stats)
 
         def forking() -> None:

@@ -17,10 +17,9 @@ PER_CLASS_FILE = "per_class.csv"
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    # The same temporary-name-then-rename writer that `stance predict --output` uses.
-    from training.predict_io import atomic_text_file
+    from training.atomic import atomic_file
 
-    with atomic_text_file(path) as fh:
+    with atomic_file(path) as fh:
         fh.write(text)
 
 
