@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from training import jsonl
 from training.config import DatasetConfig, ReaderConfig
 from training.errors import StanceError
 from training.segment import segment
@@ -156,19 +156,8 @@ def read_file(path: Path, root: Path, reader: ReaderConfig) -> Iterator[Document
         yield Document(doc_id, text, str(path), markdown=suffix == ".md")
 
 
-def jsonl_objects(text: str, path: Path | str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value) of every non-empty line; a malformed line is a :class:`StanceError`."""
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise StanceError(f"malformed JSON: {path}:{lineno}: {exc.msg} (fix or remove that line)") from None
-
-
 def _jsonl_rows(text: str, path: Path, doc_id: str, reader: ReaderConfig) -> Iterator[Document]:
-    for lineno, row in jsonl_objects(text, path):
+    for lineno, row in jsonl.objects(text, path):
         if not isinstance(row, dict) or not isinstance(row.get(reader.text_column), str):
             raise StanceError(f"missing text: {path}:{lineno} has no string field '{reader.text_column}' (set reader.text_column)")
         row_id = str(row.get(reader.id_column, lineno))

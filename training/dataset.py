@@ -170,10 +170,10 @@ def read_agreement(path: Path) -> dict[str, Any] | None:
         return None
     from sklearn.metrics import cohen_kappa_score
 
-    from training.corpus import jsonl_objects
+    from training import jsonl
 
     first, second, adjudicated, docs = [], [], 0, set()
-    for lineno, row in jsonl_objects(path.read_text(encoding="utf-8"), path):
+    for lineno, row in jsonl.objects(path.read_text(encoding="utf-8"), path):
         if not isinstance(row, dict) or row.get("first") not in LABELS or row.get("second") not in LABELS:
             raise StanceError(f"unknown label: {path}:{lineno} (fields 'first' and 'second' take {', '.join(LABELS)})")
         first.append(row["first"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,14 +79,12 @@ def _add(out: Labelled, text: Any, label: Any, where: str, text_column: str, dig
 
 
 def _jsonl(lines: Any, path: Path, text_column: str, label_column: str, out: Labelled, digest: Any) -> None:
-    for n, line in lines:
-        if not line.strip():
+    from training import jsonl
+
+    for n, row in jsonl.parse_lines(lines, path):
+        if row is None:
             out.empty += 1
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise StanceError(f"malformed JSON: {path}:{n}: {exc.msg} (fix or remove that line)") from None
         if not isinstance(row, dict):
             raise StanceError(f"not a JSON object: {path}:{n} (each line must be an object)")
         if label_column not in row:

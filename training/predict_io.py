@@ -123,14 +123,12 @@ def _rows(opts: PredictOptions, fmt: str, fh: BinaryIO | None, where: str, doc_b
             text = line.rstrip("\r\n")
             yield _Row(text, {"line": n, "text": text}, f"{doc_base}/{n}")
     elif fmt == "jsonl":
-        for n, line in lines:
-            if not line.strip():
+        from training import jsonl
+
+        for n, row in jsonl.parse_lines(lines, where):
+            if row is None:
                 yield _Row("", {}, "")
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise StanceError(f"malformed JSON: {where}:{n}: {exc.msg} (fix or remove that line)") from None
             if not isinstance(row, dict):
                 raise StanceError(f"not a JSON object: {where}:{n} (each line must be an object with a '{col}' field)")
             text = row.get(col)

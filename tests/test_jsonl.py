@@ -1,0 +1,15 @@
+import pytest
+
+from training import jsonl
+from training.errors import StanceError
+
+
+def test_blank_lines_come_back_as_none_and_values_keep_their_line_numbers() -> None:
+    lines = enumerate(['{"text": "a"}', "   ", "[1, 2]", ""], 1)
+    assert list(jsonl.parse_lines(lines, "in.jsonl")) == [(1, {"text": "a"}), (2, None), (3, [1, 2]), (4, None)]
+    assert list(jsonl.objects('{"a": 1}\n\n{"b": 2}\n', "f.jsonl")) == [(1, {"a": 1}), (3, {"b": 2})]
+
+
+def test_a_malformed_line_names_file_and_line() -> None:
+    with pytest.raises(StanceError, match=r"^malformed JSON: data/x\.jsonl:2: Expecting value \(fix or remove that line\)$"):
+        list(jsonl.objects('{"a": 1}\n{oops\n', "data/x.jsonl"))
