@@ -12,4 +12,4 @@ def test_blank_lines_come_back_as_none_and_values_keep_their_line_numbers() -> N
 
 def test_a_malformed_line_names_file_and_line() -> None:
     with pytest.raises(StanceError, match=r"^malformed JSON: data/x\.jsonl:2: Expecting value \(fix or remove that line\)$"):
-        list(jsonl.objects('{"a": 1}\n{oops\n', "data/x.jsonl"))
+        list(jsonl.objects("{\"a\": 1}\nnot json\n", "data/x.jsonl"))
