@@ -60,7 +60,7 @@ def register(root: Path, fitted: Any, serialization_format: str = "skops") -> di
                 from training.tracking import log_model
 
                 # The function `stance train` logs every candidate with.
-                model_uri = log_model(client, exp_id, run.info.run_id, fitted, [str(c) for c in fitted.classes_], TEXTS[:2])
+                model_uri = log_model(client, exp_id, run.info.run_id, fitted, TEXTS[:2])
                 model_id = model_uri.removeprefix("models:/")
             else:
                 info = mlflow.sklearn.log_model(fitted, name="model", serialization_format=serialization_format,

@@ -120,14 +120,16 @@ class Boom:
 '''
 
 
-def test_a_file_naming_a_foreign_class_is_refused_and_nothing_from_it_runs(
-    logreg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    marker = tmp_path / "ran.txt"
-    (tmp_path / "stance_evil_payload.py").write_text(PAYLOAD.format(marker=str(marker)), encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))  # the payload is importable: only our check stops it
-    good = save_model_file(logreg, tmp_path / "good.skops")
-    bad = tmp_path / "bad.skops"
+def foreign_class_file(model: Any, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A skops file of ``model`` whose LogisticRegression node names an importable foreign class.
+
+    Returns the file and the marker the foreign module writes if any of its code runs.
+    """
+    marker = folder / "ran.txt"
+    (folder / "stance_evil_payload.py").write_text(PAYLOAD.format(marker=str(marker)), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))  # the payload is importable: only our check stops it
+    good = save_model_file(model, folder / "good.skops")
+    bad = folder / "bad.skops"
 
     def swap(schema: Any) -> Any:
         node = _find(schema, "LogisticRegression")
@@ -135,6 +137,13 @@ def test_a_file_naming_a_foreign_class_is_refused_and_nothing_from_it_runs(
         return schema
 
     _rewrite_schema(good, bad, swap)
+    return bad, marker
+
+
+def test_a_file_naming_a_foreign_class_is_refused_and_nothing_from_it_runs(
+    logreg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad, marker = foreign_class_file(logreg, tmp_path, monkeypatch)
     with pytest.raises(StanceError, match=r"untrusted types in model file .*bad\.skops: stance_evil_payload\.Boom"):
         load_model_file(bad)
     assert not marker.exists()

@@ -1,13 +1,12 @@
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from predictkit import LABELS_Y, TEXTS, train
-from test_persistence import PAYLOAD, _find, _rewrite_schema
+from test_persistence import foreign_class_file
 
 from training.errors import StanceError
 from training.persistence import TRUSTED_TYPES, save_model_file
@@ -43,18 +42,7 @@ def test_served_predictions_carry_the_label_and_named_probabilities(tmp_path: Pa
 
 
 def test_the_trusted_list_inside_the_model_folder_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    marker = tmp_path / "ran.txt"
-    (tmp_path / "stance_evil_payload.py").write_text(PAYLOAD.format(marker=str(marker)), encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    good = save_model_file(train(), tmp_path / "good.skops")
-    bad = tmp_path / "bad.skops"
-
-    def swap(schema: Any) -> Any:
-        node = _find(schema, "LogisticRegression")
-        node["__module__"], node["__class__"] = "stance_evil_payload", "Boom"
-        return schema
-
-    _rewrite_schema(good, bad, swap)
+    bad, marker = foreign_class_file(train(), tmp_path, monkeypatch)
     # Whoever made the folder also listed their class as trusted; only our own list counts.
     folder = _mlflow_folder(tmp_path / "model", bad, [*TRUSTED_TYPES, "stance_evil_payload.Boom"])
     with pytest.raises(StanceError, match=r"untrusted types in model file .*model\.skops: stance_evil_payload\.Boom"):

@@ -79,9 +79,11 @@ class _Corpus:
             self._index.append(span.index)
             self._start.append(span.start)
             self._end.append(span.end)
-            row = self.gold_index.get(key := (doc.doc_id, gold_key(span.text)))
-            if row is not None:
-                self.matched.add(key)
+            row = None
+            if self.gold_index:  # normalising the text for the lookup is wasted without gold
+                row = self.gold_index.get(key := (doc.doc_id, gold_key(span.text)))
+                if row is not None:
+                    self.matched.add(key)
             self._gold.append(-1 if row is None else LABELS.index(row.label))
             if len(self._texts) >= CHUNK:
                 self._flush()
@@ -105,9 +107,9 @@ class _Corpus:
         self._writer.close()
 
     def column(self, name: str) -> np.ndarray:
-        """A per-sentence column as a numpy array: doc, index, start, end or gold."""
-        return np.frombuffer({"doc": self._doc, "index": self._index, "start": self._start, "end": self._end, "gold": self._gold}[name],
-                             dtype={"doc": np.int32, "index": np.int32, "start": np.uint32, "end": np.uint32, "gold": np.int8}[name])
+        """A per-sentence column as a numpy array (no copy): doc, index, start, end or gold."""
+        values = {"doc": self._doc, "index": self._index, "start": self._start, "end": self._end, "gold": self._gold}[name]
+        return np.frombuffer(values, dtype=values.typecode)  # array typecodes are numpy type codes
 
     def votes(self) -> np.ndarray:
         from training.labeling import LABELING_FUNCTIONS
@@ -446,18 +448,18 @@ def _build(
                 rows = np.flatnonzero(row_split[first : first + len(texts)] == code) + first
                 if not rows.size:
                     continue
-                gold_rows_here = (gold[rows] >= 0).tolist()
+                docs = doc[rows].tolist()
                 columns: dict[str, list[Any]] = {
                     "text": texts.take(rows - first).to_pylist(),
                     "label": labels[rows].tolist(),
-                    "doc_id": [corpus.doc_ids[d] for d in doc[rows].tolist()],
+                    "doc_id": [corpus.doc_ids[d] for d in docs],
                     "sentence_index": index[rows].tolist(),
                     "start": start[rows].tolist(),
                     "end": end[rows].tolist(),
-                    "label_source": ["gold" if g else "weak" for g in gold_rows_here],
+                    "label_source": ["gold" if g else "weak" for g in (gold[rows] >= 0).tolist()],
                     "confidence": [round(c, 6) for c in confidence[rows].tolist()],
-                    "episode": [meta[d][0] for d in doc[rows].tolist()],
-                    "register": [meta[d][1] for d in doc[rows].tolist()],
+                    "episode": [meta[d][0] for d in docs],
+                    "register": [meta[d][1] for d in docs],
                     "duplicates": [copies.get(r, []) for r in rows.tolist()],
                 }
                 fp.update(split, columns)

@@ -36,9 +36,14 @@ def shingles(text: str, size: int) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+def _hash_set(text: str, size: int) -> set[int]:
+    """CRC32 of each distinct shingle of a text."""
+    return {zlib.crc32(g.encode()) for g in shingles(text, size)}
+
+
 def shingle_hashes(text: str, size: int) -> np.ndarray:
     """The sorted CRC32 hashes of a text's distinct shingles."""
-    return np.array(sorted({zlib.crc32(g.encode()) for g in shingles(text, size)}), dtype=np.uint64)
+    return np.array(sorted(_hash_set(text, size)), dtype=np.uint64)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -74,7 +79,7 @@ class BandKeys:
         flat_list: list[int] = []
         lengths = np.zeros(len(texts), dtype=np.int64)
         for i, text in enumerate(texts):
-            hashed = {zlib.crc32(g.encode()) for g in shingles(text, size)}
+            hashed = _hash_set(text, size)
             flat_list.extend(hashed)
             lengths[i] = len(hashed)
         flat = np.array(flat_list, dtype=np.uint64)

@@ -318,7 +318,7 @@ def labels_of(estimator: Any) -> list[str]:
     out: list[str] = []
     for c in list(classes):
         if isinstance(c, str):
-            out.append(c)
+            out.append(str(c))  # numpy's str_ subclasses str, but YAML and JSON writers want a plain str
         elif hasattr(c, "item") and isinstance(c.item(), str):
             out.append(c.item())
         else:

@@ -67,21 +67,27 @@ class PredictStats:
 # ---------------------------------------------------------------- reading
 
 
+def _without_bom(start: bytes, where: str) -> bytes:
+    """The first bytes of a file without a UTF-8 byte-order mark; UTF-16 is refused."""
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise StanceError(f"not UTF-8: {where} is UTF-16 (convert it to UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
+    return start[len(codecs.BOM_UTF8):] if start.startswith(codecs.BOM_UTF8) else start
+
+
+def _bad_byte(where: str, line: int, column: int) -> StanceError:
+    return StanceError(f"not UTF-8: {where}:{line} has an invalid byte at column {column} "
+                       "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)")
+
+
 def decoded_lines(fh: BinaryIO, where: str) -> Iterator[tuple[int, str]]:
     """Yield ``(line number, text with its line ending)``; refuse bytes that are not UTF-8."""
     for n, raw in enumerate(fh, 1):
         if n == 1:
-            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                raise StanceError(f"not UTF-8: {where} is UTF-16 (convert it to UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
-            if raw.startswith(codecs.BOM_UTF8):
-                raw = raw[3:]
+            raw = _without_bom(raw, where)
         try:
             yield n, raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise StanceError(
-                f"not UTF-8: {where}:{n} has an invalid byte at column {exc.start + 1} "
-                "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)"
-            ) from None
+            raise _bad_byte(where, n, exc.start + 1) from None
 
 
 def input_format(opts: PredictOptions) -> str:
@@ -185,10 +191,7 @@ def check_utf8(fh: BinaryIO, where: str, chunk_size: int = 1 << 16) -> None:
         data = carry + chunk
         if first:
             first = False
-            if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                raise StanceError(f"not UTF-8: {where} is UTF-16 (convert it to UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
-            if data.startswith(codecs.BOM_UTF8):
-                data = data[3:]
+            data = _without_bom(data, where)
         # whole lines only, so that no character is cut in two; the rest waits for the next chunk
         end = data.rfind(b"\n") + 1 if chunk else len(data)
         part, carry = data[:end], data[end:]
@@ -196,11 +199,7 @@ def check_utf8(fh: BinaryIO, where: str, chunk_size: int = 1 << 16) -> None:
             part.decode("utf-8")
         except UnicodeDecodeError as exc:
             start = part.rfind(b"\n", 0, exc.start) + 1
-            n = line + part.count(b"\n", 0, exc.start)
-            raise StanceError(
-                f"not UTF-8: {where}:{n} has an invalid byte at column {exc.start - start + 1} "
-                "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)"
-            ) from None
+            raise _bad_byte(where, line + part.count(b"\n", 0, exc.start), exc.start - start + 1) from None
         line += part.count(b"\n")
         if not chunk:
             return

@@ -15,6 +15,7 @@ MLflow calls :func:`_load_pyfunc` with the model folder; this module never impor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,29 @@ from training.errors import StanceError
 MLMODEL = "MLmodel"
 
 
+def skops_file(flavors: Mapping[str, Any], folder: Path, where: str) -> Path:
+    """The skops file an MLflow model folder's sklearn flavor names; any other format is refused.
+
+    ``where`` names the model in the messages (its URI, or the folder).
+    """
+    flavor = flavors.get("sklearn")
+    if flavor is None:
+        raise StanceError(f"not a scikit-learn model: {where} has flavors {', '.join(flavors)} (log it with mlflow.sklearn)")
+    fmt = flavor.get("serialization_format", "pickle")
+    if fmt != "skops":
+        raise StanceError(f"refused: {where} is not stored as skops: it is stored as {fmt}, which can run code when "
+                          "loaded (log the model with serialization_format='skops', as `stance train` does)")
+    return folder / flavor.get("pickled_model", "model.skops")
+
+
 def _model_file(path: Path) -> Path:
-    """The skops file of an MLflow model folder, as its sklearn flavor names it."""
+    """The skops file of an MLflow model folder (read without MLflow), or ``path`` itself."""
     if path.is_file():
         return path
     import yaml
 
     spec = yaml.safe_load((path / MLMODEL).read_text(encoding="utf-8")) or {}
-    flavor = (spec.get("flavors") or {}).get("sklearn") or {}
-    if flavor.get("serialization_format") != "skops":
-        raise StanceError(f"refused: {path} is not stored as skops (log the model with `stance train`)")
-    return path / flavor.get("pickled_model", "model.skops")
+    return skops_file(spec.get("flavors") or {}, path, str(path))
 
 
 class ServedModel:

@@ -357,7 +357,7 @@ class Tracker:
 
         t0 = time.perf_counter()
         cand.model_uri = log_model(
-            self._client, self.experiment_id, cand.run_id, cand.model, cand.classes, cand.input_example,
+            self._client, self.experiment_id, cand.run_id, cand.model, cand.input_example,
             tags={**self._common_tags, MLFLOW_SOURCE_NAME: "stance train", "stance.candidate": cand.name},
             metadata={"candidate": cand.name},
         )
@@ -558,7 +558,6 @@ def log_model(
     experiment_id: str,
     run_id: str,
     model: Any,
-    classes: Sequence[str],
     input_example: Sequence[str],
     tags: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -580,7 +579,7 @@ def log_model(
     from mlflow.entities import LoggedModelOutput, LoggedModelStatus
     from mlflow.models import Model, infer_signature
 
-    from training.persistence import TRUSTED_TYPES, library_versions
+    from training.persistence import TRUSTED_TYPES, labels_of, library_versions
     from training.predict import StanceModel
     from training.serving import ServedModel
 
@@ -606,7 +605,7 @@ def log_model(
                 signature=signature,
                 input_example=example,
                 pip_requirements=reqs,
-                metadata={"labels": list(classes), "served_columns": list(served.columns), **(metadata or {})},
+                metadata={"labels": labels_of(model), "served_columns": list(served.columns), **(metadata or {})},
             )
             # Served through our loader, whose predict returns the label and every probability.
             spec.flavors["python_function"]["loader_module"] = "training.serving"
@@ -637,6 +636,7 @@ def load_sklearn_model(uri: str) -> tuple[Any, dict[str, Any]]:
     from mlflow.models import Model
 
     from training.persistence import load_model_file, sha256_file
+    from training.serving import skops_file
 
     with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
         try:
@@ -649,14 +649,7 @@ def load_sklearn_model(uri: str) -> tuple[Any, dict[str, Any]]:
         if not (local / "MLmodel").is_file():
             raise StanceError(f"not an MLflow model: {uri} has no MLmodel file (point at the model, e.g. runs:/<id>/model)")
         spec = Model.load(str(local / "MLmodel"))
-        flavor = spec.flavors.get("sklearn")
-        if flavor is None:
-            raise StanceError(f"not a scikit-learn model: {uri} has flavors {', '.join(spec.flavors)} (log it with mlflow.sklearn)")
-        fmt = flavor.get("serialization_format", "pickle")
-        if fmt != "skops":
-            raise StanceError(f"refused: {uri} is stored as {fmt}, which can run code when loaded "
-                              "(log the model with serialization_format='skops')")
-        model_file = local / flavor.get("pickled_model", "model.skops")
+        model_file = skops_file(spec.flavors, local, uri)
         estimator = load_model_file(model_file)
         digest = sha256_file(model_file)
     meta = {
