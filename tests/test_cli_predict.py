@@ -328,3 +328,14 @@ def test_standard_input_can_be_jsonl(run) -> None:  # type: ignore[no-untyped-de
     assert result.exit_code == 0, result.stderr
     (row,) = _jsonl(result.stdout)
     assert row["id"] == 7 and row["label"] in LABELS
+
+
+def test_the_command_defaults_are_the_library_defaults() -> None:
+    import inspect
+
+    from training.cli import predict
+    from training.predict_io import PredictOptions
+
+    params, library = inspect.signature(predict).parameters, PredictOptions()
+    for name in ("batch_size", "text_column", "model", "documents"):
+        assert params[name].default == getattr(library, name), name

@@ -110,12 +110,12 @@ def test_uri_detection_keeps_local_paths_local(tmp_path: Path) -> None:
     assert not is_mlflow_uri("C:/models/x")  # a drive letter is a path
 
 
-def test_loading_a_local_export_imports_no_mlflow_or_datasets(export_dir: Path) -> None:
+def test_loading_a_local_export_imports_no_mlflow_datasets_or_pydantic(export_dir: Path) -> None:
     code = (
         "import sys, training\n"
         f"m = training.load_model({str(export_dir)!r})\n"
         "print(m.predict(['We support the deal.'])[0])\n"
-        "print(sorted(k for k in ('mlflow', 'datasets', 'matplotlib', 'typer') if k in sys.modules))\n"
+        "print(sorted(k for k in ('mlflow', 'datasets', 'matplotlib', 'typer', 'pydantic') if k in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout
     label, heavy = out.splitlines()
@@ -191,7 +191,9 @@ def test_peak_memory_does_not_grow_with_the_input(export_dir: Path, tmp_path: Pa
                 fh.write(f"Line {i}: the two capitals agreed to restore ties and reopen embassies.\n")
         tracemalloc.start()
         with open(os.devnull, "w", encoding="utf-8") as sink:
-            stats = run_predict(PredictOptions(input=path, model=str(export_dir), jobs=jobs), io.BytesIO(), sink, model=model)
+            # batches small enough that even the small file fills every worker's queue
+            opts = PredictOptions(input=path, model=str(export_dir), jobs=jobs, batch_size=500)
+            stats = run_predict(opts, io.BytesIO(), sink, model=model)
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert stats.sentences == n

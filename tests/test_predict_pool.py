@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from training.config import LABELS
 from training.errors import StanceError
 from training.predict import StanceModel, load_model
-from training.predict_io import PredictOptions, _JsonlWriter, _probability, run_predict
+from training.predict_io import PredictOptions, _JsonlWriter, _probability, _probability_tails, run_predict
 from training.predict_pool import proba_batches, usable_cores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,6 +133,18 @@ def test_random_probabilities_match_json_dumps() -> None:
     assert [_probability(p) for p in values] == [json.dumps(round(p, 6)) for p in values]
 
 
+def test_a_batch_of_probabilities_is_formatted_as_json_dumps_writes_each_value() -> None:
+    rng = np.random.default_rng(1)
+    proba = rng.dirichlet([0.3, 0.3, 0.3], size=5_000)  # many values below 1e-4, some exactly 0
+    proba[:40] = [[0.0, 1.0, 0.0], [0.5, 0.25, 0.25], [5e-5, 0.99995, 0.0], [float("nan"), 0.5, 0.5]] * 10
+    proba[40:50] = rng.uniform(-3, 1e10, (10, 3))
+    keys = (', "b": ', ', "c%d": ')
+    expected = [_probability(a) + keys[0] + _probability(b) + keys[1] + _probability(c) + "}}\n"
+                for a, b, c in proba.tolist()]
+    assert _probability_tails(proba, keys) == expected
+    assert _probability_tails(np.zeros((0, 3)), keys) == []
+
+
 def test_jsonl_rows_are_json_dumps_of_the_merged_record() -> None:
     from training.predict_io import PredictStats
 
@@ -144,7 +156,7 @@ def test_jsonl_rows_are_json_dumps_of_the_merged_record() -> None:
         json.dumps({**r, "label": lab, "probabilities": {k: round(x, 6) for k, x in zip(LABELS, p)}},
                    ensure_ascii=False) + "\n" for r, lab, p in zip(records, labels, proba))
     out, stats = io.StringIO(), PredictStats()
-    _JsonlWriter(out, LABELS, stats).write([dict(r) for r in records], labels, proba)
+    _JsonlWriter(out, LABELS, stats).write([dict(r) for r in records], labels, np.array(proba))
     assert out.getvalue() == expected
     assert stats.replaced_fields == {"label", "probabilities"}
 

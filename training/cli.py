@@ -176,7 +176,7 @@ def predict(
     model: ModelOpt = "models/stance-classifier",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write rows to this file (atomically) instead of standard output.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table, jsonl or csv (default: a table on a terminal, else jsonl; csv for a .csv --output).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 1024,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 4096,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).", show_default=False)] = None,
     config: ConfigOpt = DATASET_CONFIG,
 ) -> None:

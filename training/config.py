@@ -17,9 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from training.errors import StanceError
+from training.labels import LABELS as LABELS  # re-exported: the labels are part of the config's vocabulary
 
 DEFAULT_SEED = 42
-LABELS: tuple[str, str, str] = ("favor", "against", "neutral")
 
 
 class Strict(BaseModel):

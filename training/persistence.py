@@ -309,9 +309,9 @@ def _build(zf: zipfile.ZipFile, schema: Any, where: str) -> Any:
 def labels_of(estimator: Any) -> list[str]:
     """Label names in the column order of ``estimator.predict_proba``.
 
-    Integer classes are ClassLabel ids and map to :data:`training.config.LABELS`.
+    Integer classes are ClassLabel ids and map to :data:`training.labels.LABELS`.
     """
-    from training.config import LABELS  # pydantic is slow to import; only needed here
+    from training.labels import LABELS
     classes = getattr(estimator, "classes_", None)
     if classes is None:
         raise StanceError(f"the estimator {type(estimator).__name__} is not fitted (fit it before saving)")

@@ -34,7 +34,7 @@ class StanceModel:
     def __init__(self, estimator: Any, metadata: Mapping[str, Any] | None = None, source: str = "") -> None:
         import numpy as np
 
-        from training.config import LABELS
+        from training.labels import LABELS
 
         self.estimator = estimator
         self.metadata: dict[str, Any] = dict(metadata or {})
