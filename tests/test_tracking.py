@@ -188,6 +188,44 @@ def test_models_are_logged_with_skops_signature_example_and_probabilities(traine
     assert version.tags["candidate"] == result.best
 
 
+def test_folders_built_from_the_template_are_those_save_model_writes(tmp_path: Path) -> None:
+    import mlflow
+    import pandas as pd
+    from predictkit import TEXTS
+    from predictkit import train as fit
+
+    from training.persistence import dump_bytes
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    exp_id = client.create_experiment("t", artifact_location=(tmp_path / "artifacts").as_uri())
+    run_id = client.create_run(exp_id).info.run_id
+    model = fit()
+    template = tracking.ModelTemplate()
+    first = tracking.log_model(client, exp_id, run_id, model, TEXTS[:2], template=template)  # by save_model
+    assert template.ready(TEXTS[:2]) and not template.ready(TEXTS[:3])
+    copies = [tracking.log_model(client, exp_id, run_id, model, TEXTS[:2], template=template, model_bytes=b)
+              for b in (dump_bytes(model), None)]
+    again = tracking.log_model(client, exp_id, run_id, model, TEXTS[:2])  # no template: save_model again
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        folders = [Path(mlflow.artifacts.download_artifacts(u)) for u in (first, *copies, again)]
+    finally:
+        mlflow.set_tracking_uri(previous)
+    own = {"artifact_path", "model_uuid", "model_id", "utc_time_created"}
+    specs = [{k: v for k, v in yaml.safe_load((f / "MLmodel").read_text()).items() if k not in own} for f in folders]
+    assert specs[1] == specs[0] == specs[2] == specs[3]
+    names = sorted(p.name for p in folders[0].iterdir())
+    for folder in folders[1:]:
+        assert sorted(p.name for p in folder.iterdir()) == names
+        for name in names:
+            if name not in ("MLmodel", "model.skops"):
+                assert (folder / name).read_bytes() == (folders[0] / name).read_bytes(), name
+    out = mlflow.pyfunc.load_model(str(folders[1])).predict(pd.DataFrame({"text": TEXTS[:2]}))
+    assert list(out.columns) == ["label", "favor", "against", "neutral"]
+
+
 def test_batches_respect_mlflow_limits_and_keep_every_value(tmp_path: Path) -> None:
     from mlflow.entities import Metric, Param
 

@@ -260,6 +260,7 @@ class Entry:
     fit_seconds: float = 0.0
     predict_per_second: float = 0.0
     size_bytes: int = 0
+    model_bytes: bytes = b""  # the skops file, as written once here and reused by the model logging
     weighted: bool = False
     model: Any = None
     comparison: dict[str, Any] = field(default_factory=dict)
@@ -372,7 +373,8 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     entry.report = metrics.per_class(gold, entry.test_pred)
     entry.confusion = metrics.confusion(gold, entry.test_pred)
     entry.classes = [str(c) for c in model.classes_]
-    entry.size_bytes = len(dump_bytes(model))
+    entry.model_bytes = dump_bytes(model)
+    entry.size_bytes = len(entry.model_bytes)
     entry.model = model
     from training.charts import confusion_png
 
@@ -639,6 +641,7 @@ def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
         misclassified=wrong,
         search=entry.search,
         model=entry.model,
+        model_bytes=entry.model_bytes,
         classes=entry.classes,
         input_example=(data.test_texts or data.texts)[:3],
         confusion_png=entry.confusion_png,
