@@ -106,9 +106,11 @@ def rows(ctx: Context) -> list[Row]:
         batch.ratio = ratio(batch.value, batch.reference)
         batch.ok = batch.ratio is not None and batch.ratio >= BATCH_MIN
         batch.runs = len(ours)
+        pairs = sorted(t["seconds"] / r.seconds for t, r in zip(timed, ours))  # run i of each side, interleaved
         batch.note = (f"whole command {seconds:.2f} s (start, load, read, predict, write) with the default --jobs "
                       f"({usable_cores()} usable cores); the reference times the predict_proba call alone, in one "
-                      f"process ({median([t['seconds'] for t in timed]):.2f} s)")
+                      f"process ({median([t['seconds'] for t in timed]):.2f} s); ratio of each interleaved pair "
+                      f"from {pairs[0]:.2f} to {pairs[-1]:.2f}")
         batch_proc.value = batch.value
         batch_proc.reference = batch_n / median([r.seconds for r in ref])
         batch_proc.ratio = ratio(batch_proc.value, batch_proc.reference)
