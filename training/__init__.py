@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 __all__ = ["load_model", "__version__"]
 
 if TYPE_CHECKING:
-    from training.predict import StanceModel
+    from training.stance_model import StanceModel
 
 
 def load_model(uri: str = "models/stance-classifier") -> "StanceModel":

@@ -82,6 +82,6 @@ class ServedModel:
 def _load_pyfunc(path: str) -> ServedModel:
     """MLflow's entry point: load the skops file under ``path`` with our trusted types."""
     from training.persistence import load_model_file
-    from training.predict import StanceModel
+    from training.stance_model import StanceModel
 
     return ServedModel(StanceModel(load_model_file(_model_file(Path(path))), source=str(path)))

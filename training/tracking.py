@@ -619,7 +619,7 @@ def log_model(
     from mlflow.models import Model, infer_signature
 
     from training.persistence import labels_of
-    from training.predict import StanceModel
+    from training.stance_model import StanceModel
     from training.serving import ServedModel
 
     example = pd.DataFrame({"text": list(input_example)})
