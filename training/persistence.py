@@ -354,16 +354,18 @@ def write_export(
     metadata: Mapping[str, Any],
     card_markdown: str,
     extra_files: Mapping[str, bytes] | None = None,
+    model_bytes: bytes | None = None,
 ) -> Path:
     """Write a complete export (model, metadata, card) to ``directory`` and return it.
 
     The export is built in a temporary sibling and swapped in; on any failure the earlier
     export is left as it was. ``extra_files`` maps plain file names to their bytes (plots,
-    reports) stored next to the model.
+    reports) stored next to the model. ``model_bytes`` is ``dump_bytes(estimator)`` when the
+    caller already has it (``stance train`` serialized every candidate once, in its worker).
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    data = dump_bytes(estimator)
+    data = model_bytes if model_bytes is not None else dump_bytes(estimator)
     reserved = {MODEL_FILE, METADATA_FILE, CARD_FILE}
     for name in extra_files or {}:
         if name in reserved or Path(name).name != name or name.startswith("."):

@@ -105,7 +105,7 @@ def input_format(opts: PredictOptions) -> str:
     return "txt"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """One input unit before segmentation: its text, the fields to pass through, a doc id."""
 
@@ -125,10 +125,10 @@ def _rows(opts: PredictOptions, fmt: str, fh: BinaryIO | None, where: str, doc_b
     lines = decoded_lines(fh, where)
     if fmt == "txt" and opts.documents:  # a whole text file (or stdin) is one document
         yield _Row("".join(line for _, line in lines), {}, doc_base)
-    elif fmt == "txt":
+    elif fmt == "txt":  # one sentence a line; a doc id is only read with --documents, handled above
         for n, line in lines:
             text = line.rstrip("\r\n")
-            yield _Row(text, {"line": n, "text": text}, f"{doc_base}/{n}")
+            yield _Row(text, {"line": n, "text": text}, "")
     elif fmt == "jsonl":
         from training import jsonl
 
@@ -243,16 +243,6 @@ def _sentences(
         for span in segment(row.text, cleaning, seg, markdown):
             yield span.text, {"doc_id": row.doc_id, "sentence_index": span.index, "start": span.start,
                               "end": span.end, "text": span.text, **extra}
-
-
-def _lines_as_sentences(fh: BinaryIO, where: str, stats: PredictStats) -> Iterator[tuple[str, dict[str, Any]]]:
-    """What :func:`_sentences` yields for plain lines, one line a sentence, read more directly."""
-    for n, line in decoded_lines(fh, where):
-        text = line.rstrip("\r\n")
-        if text.strip():
-            yield text, {"line": n, "text": text}
-        else:
-            stats.empty += 1
 
 
 def _document_file(path: Path, dataset_config: Any) -> Iterator[_Row]:
@@ -518,9 +508,6 @@ def run_predict(
         if fmt_in == "document":
             assert opts.input is not None
             pairs = _sentences(_document_file(opts.input, dataset_config), opts, dataset_config, stats)
-        elif fmt_in == "txt" and not opts.documents and not opts.texts:
-            assert fh is not None
-            pairs = _lines_as_sentences(fh, where, stats)  # the common large case, without _Row
         else:
             pairs = _sentences(_rows(opts, fmt_in, fh, where, base), opts, dataset_config, stats)
         out: IO[str] = stack.enter_context(atomic_file(opts.output)) if opts.output else stdout

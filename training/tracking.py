@@ -213,10 +213,10 @@ class Tracker:
         if self._client is not None:
             return
         with self._timed("setup"):
-            t0 = time.perf_counter()
+            mark = time.perf_counter()
             import mlflow
 
-            self._part("setup_import_mlflow", t0)
+            mark = self._part("setup_import_mlflow", mark)
             mlflow.set_tracking_uri(self.uri)
             db = _sqlite_path(self.uri)
             # With a SQLite store MLflow would put artifacts in ./mlruns of whatever folder the
@@ -238,19 +238,23 @@ class Tracker:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise StanceError(f"tracking store not usable: {self.uri}: {first} "
                                   "(repair it, or point MLFLOW_TRACKING_URI at another store)") from None
-            self._part("setup_open_store", t0)
+            mark = self._part("setup_open_store", mark)
             # Model logging (every candidate's, or the champion's) needs these, and skops alone
             # takes a second to import: load them now rather than in the middle of the first
             # model's logging. Still counted as setup.
             import mlflow.sklearn  # noqa: F401
             import skops.io  # noqa: F401
 
-            self._part("setup_import_skops", t0)
+            self._part("setup_import_skops", mark)
 
-    def _part(self, what: str, since: float) -> None:
-        """Record the seconds of one part of a timed step (for the benchmark's breakdown only)."""
-        done = sum(v for k, v in self.timings.items() if k.startswith("setup_"))
-        self.timings[what] = time.perf_counter() - since - done
+    def _part(self, what: str, since: float) -> float:
+        """Record the seconds since ``since`` as one part of a timed step; return now.
+
+        For the benchmark's breakdown only: the step itself is already counted by :meth:`_timed`.
+        """
+        now = time.perf_counter()
+        self.timings[what] = now - since
+        return now
 
     @contextlib.contextmanager
     def parent_run(self, params: Mapping[str, Any], tags: Mapping[str, str], dataset_frames: Mapping[str, Any],
@@ -581,10 +585,24 @@ class ModelTemplate:
     files: dict[str, bytes] = field(default_factory=dict)  # name -> content, besides MLmodel and the model
     flavors: dict[str, Any] = field(default_factory=dict)
     example_info: dict[str, Any] | None = None
+    counted_besides_model: int = 0  # bytes of the example files, which save_model counts in a model's size
 
     def ready(self, example: Sequence[str]) -> bool:
         """Whether a first folder was recorded, for this input example."""
         return bool(self.flavors) and self.example == tuple(example)
+
+    @property
+    def model_file(self) -> str:
+        """The skops file's name inside a folder, as the sklearn flavor records it."""
+        return str(self.flavors["sklearn"]["pickled_model"])
+
+    def record(self, folder: Path, spec: Any, example: Sequence[str]) -> None:
+        """Keep what later folders share with ``folder``, written by ``save_model`` as ``spec``."""
+        self.example = tuple(example)
+        self.flavors = json.loads(json.dumps(spec.flavors))
+        self.example_info = dict(spec.saved_input_example_info or {}) or None
+        self.files = {f.name: f.read_bytes() for f in folder.iterdir() if f.name not in (MLMODEL_FILE, self.model_file)}
+        self.counted_besides_model = (spec.model_size_bytes or 0) - (folder / self.model_file).stat().st_size
 
 
 def log_model(
@@ -638,11 +656,7 @@ def log_model(
             else:
                 _save_first_folder(folder, spec, model, example)
                 if template is not None:
-                    template.example = tuple(input_example)
-                    template.files = {f.name: f.read_bytes() for f in folder.iterdir()
-                                      if f.name not in (MLMODEL_FILE, SKOPS_MODEL_FILE)}
-                    template.flavors = json.loads(json.dumps(spec.flavors))
-                    template.example_info = dict(spec.saved_input_example_info or {}) or None
+                    template.record(folder, spec, input_example)
             _retry(client.log_model_artifacts, logged.model_id, str(folder))
         _retry(client.log_outputs, run_id, models=[LoggedModelOutput(logged.model_id, step=0)])
         status = LoggedModelStatus.READY
@@ -651,7 +665,7 @@ def log_model(
     return f"models:/{logged.model_id}"
 
 
-MLMODEL_FILE, SKOPS_MODEL_FILE = "MLmodel", "model.skops"
+MLMODEL_FILE = "MLmodel"
 
 
 def _save_first_folder(folder: Path, spec: Any, model: Any, example: Any) -> None:
@@ -686,14 +700,13 @@ def _folder_from_template(folder: Path, spec: Any, template: ModelTemplate, mode
     from training.persistence import dump_bytes
 
     folder.mkdir()
-    (folder / SKOPS_MODEL_FILE).write_bytes(model_bytes if model_bytes is not None else dump_bytes(model))
-    for name, data in template.files.items():
-        (folder / name).write_bytes(data)
+    data = model_bytes if model_bytes is not None else dump_bytes(model)
+    (folder / template.model_file).write_bytes(data)
+    for name, content in template.files.items():
+        (folder / name).write_bytes(content)
     spec.flavors = json.loads(json.dumps(template.flavors))
     spec.saved_input_example_info = dict(template.example_info) if template.example_info else None
-    # As save_model counts it: the model file and the example files, not the environment files.
-    counted = [SKOPS_MODEL_FILE, *(v for k, v in (template.example_info or {}).items() if k.endswith("_path"))]
-    spec.model_size_bytes = sum((folder / name).stat().st_size for name in counted if (folder / name).is_file())
+    spec.model_size_bytes = len(data) + template.counted_besides_model
     spec.save(str(folder / MLMODEL_FILE))
 
 

@@ -260,7 +260,7 @@ class Entry:
     fit_seconds: float = 0.0
     predict_per_second: float = 0.0
     size_bytes: int = 0
-    model_bytes: bytes = b""  # the skops file, as written once here and reused by the model logging
+    model_bytes: bytes = b""  # the skops file, written once here and reused by model logging and the export
     weighted: bool = False
     model: Any = None
     comparison: dict[str, Any] = field(default_factory=dict)
@@ -748,7 +748,8 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
             "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": tracker.parent_id,
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
-        write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri))
+        write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
+                     model_bytes=best.model_bytes or None)
         say(f"exported: {cfg.export_dir}")
         total = time.perf_counter() - t_start
         exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
