@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -339,3 +342,27 @@ def test_the_command_defaults_are_the_library_defaults() -> None:
     params, library = inspect.signature(predict).parameters, PredictOptions()
     for name in ("batch_size", "text_column", "model", "documents"):
         assert params[name].default == getattr(library, name), name
+
+
+def test_the_console_command_labels_without_importing_mlflow_or_pydantic(model_dir: Path) -> None:
+    # -X importtime lists every module the process imported, on standard error
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "training", "predict", "--model", str(model_dir),
+                           "We support the deal."], capture_output=True, text=True, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "training.predict" in imported and "sklearn" in imported  # the listing is complete
+    assert json.loads(proc.stdout)["label"] in LABELS
+    assert not {"mlflow", "pydantic", "datasets", "matplotlib"} & imported
+
+
+def test_the_console_entry_point_freezes_what_is_left_for_a_fast_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["stance", "--help"])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        assert exit_.value.code == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
