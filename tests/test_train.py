@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from trainkit import make_dataset, small_config
 
 from training.config import LABELS, load_config
 from training.errors import StanceError
-from training.train import check_plan, make_splits, prepare, run_comparison
+from training.train import _interrupts, check_plan, make_splits, prepare, run_comparison
 from training.train_config import TrainConfig
 
 
@@ -216,3 +218,34 @@ def test_workers_lower_their_priority_and_the_parent_keeps_its_own() -> None:
 
     assert same == before  # the process that logs to MLflow is never lowered
     assert worker == max(before, WORKER_NICENESS)  # a worker is, once, and never raised
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+def _ignore_until_handled(steps: int = 10_000) -> None:
+    for _ in range(steps):  # bytecodes for the interpreter to run the pending signal handler in
+        pass
+
+
+def test_signals_become_keyboard_interrupts_and_the_old_handlers_come_back() -> None:
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with _interrupts() as check, pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
+        check()  # nothing received yet
+        os.kill(os.getpid(), signal.SIGTERM)
+        _ignore_until_handled()
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interrupt_dropped_inside_a_finalizer_is_raised_at_the_next_check() -> None:
+    class Collected:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            _ignore_until_handled()  # the KeyboardInterrupt is raised here, and Python drops it
+
+    with _interrupts() as check:
+        Collected()
+        _ignore_until_handled()  # not raised again by itself
+        with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGINT)}"):
+            check()

@@ -542,22 +542,37 @@ class TrainResult:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so runs are closed as KILLED and nothing half-written stays."""
+def _interrupts() -> Iterator[Callable[[], None]]:
+    """Turn SIGINT and SIGTERM into KeyboardInterrupt, so runs are closed as KILLED and nothing
+    half-written stays, and yield ``check``, which raises it again if it was lost.
+
+    Python drops an exception raised while it runs a finalizer (a ``__del__`` or a weakref
+    callback, such as a database connection collected as garbage) and only prints "Exception
+    ignored"; a Ctrl-C landing there would let the run go on to replace the export. The signal
+    is remembered, and ``check`` at each step between candidates and before the export stops it.
+    """
     import threading
 
+    received: list[int] = []
+
+    def check() -> None:
+        if received:
+            raise KeyboardInterrupt(f"signal {received[0]}")
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield check
         return
 
     def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield check
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, was in previous.items():
+            signal.signal(signum, was)
 
 
 def _card(best: Entry, rows: list[dict[str, Any]], data: Data, cfg: TrainConfig, model_uri: str) -> str:
@@ -707,11 +722,13 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
     records: dict[str, Any] = {}
     runs = ExitStack()
 
-    def log_entry(entry: Entry) -> None:
-        rec = records[entry.key] = _record(entry, data, cfg)
-        entry.run_id = tracker.log_candidate(rec, _child_params(cfg, entry))
+    with _interrupts() as check, runs:
 
-    with _sigterm_as_interrupt(), runs:
+        def log_entry(entry: Entry) -> None:
+            check()
+            rec = records[entry.key] = _record(entry, data, cfg)
+            entry.run_id = tracker.log_candidate(rec, _child_params(cfg, entry))
+
         # Opening the store (importing mlflow, migrating a new database) and creating the parent
         # run happen once the workers train, so these seconds overlap training instead of adding
         # to the wall time (measured: about 4 s shorter runs than opening it first). An
@@ -719,6 +736,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
         # here stops the workers within seconds.
         result = run_comparison(cfg, data, progress, on_entry=log_entry,
                                 on_start=lambda: runs.enter_context(tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source)))
+        check()
         entries, best = result.entries, result.best
         rows = [e.row() for e in entries]
         for e in entries:
@@ -733,6 +751,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                                 {**{f"best_cv_{k}_mean": v[0] for k, v in bcv.items()},
                                  **{f"best_test_{k}": v for k, v in best.test.items()},
                                  "candidates": float(len(entries))})
+        check()
         model_uri = tracker.register(records[best.key])
         say(f"champion: {best.key} -> {model_uri}")
         meta = {
@@ -748,6 +767,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
             "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": tracker.parent_id,
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
+        check()
         write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
                      model_bytes=best.model_bytes or None)
         say(f"exported: {cfg.export_dir}")
