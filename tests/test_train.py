@@ -223,7 +223,7 @@ def test_workers_lower_their_priority_and_the_parent_keeps_its_own() -> None:
 # ---------------------------------------------------------------- interrupts
 
 
-def _ignore_until_handled(steps: int = 10_000) -> None:
+def _let_the_handler_run(steps: int = 10_000) -> None:
     for _ in range(steps):  # bytecodes for the interpreter to run the pending signal handler in
         pass
 
@@ -233,7 +233,7 @@ def test_signals_become_keyboard_interrupts_and_the_old_handlers_come_back() -> 
     with _interrupts() as check, pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
         check()  # nothing received yet
         os.kill(os.getpid(), signal.SIGTERM)
-        _ignore_until_handled()
+        _let_the_handler_run()
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
@@ -242,10 +242,10 @@ def test_an_interrupt_dropped_inside_a_finalizer_is_raised_at_the_next_check() -
     class Collected:
         def __del__(self) -> None:
             os.kill(os.getpid(), signal.SIGINT)
-            _ignore_until_handled()  # the KeyboardInterrupt is raised here, and Python drops it
+            _let_the_handler_run()  # the KeyboardInterrupt is raised here, and Python drops it
 
     with _interrupts() as check:
         Collected()
-        _ignore_until_handled()  # not raised again by itself
+        _let_the_handler_run()  # not raised again by itself
         with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGINT)}"):
             check()
