@@ -545,10 +545,11 @@ class TrainResult:
 def _interrupts() -> Iterator[Callable[[], None]]:
     """Turn SIGINT and SIGTERM into KeyboardInterrupt; yield ``check``, which raises a lost one again.
 
-    Runs are then closed as KILLED and nothing half-written stays. Python drops an exception raised while it runs a finalizer (a ``__del__`` or a weakref
-    callback, such as a database connection collected as garbage) and only prints "Exception
-    ignored"; a Ctrl-C landing there would let the run go on to replace the export. The signal
-    is remembered, and ``check`` at each step between candidates and before the export stops it.
+    Runs are then closed as KILLED and nothing half-written stays. Python drops an exception
+    raised while it runs a finalizer (a ``__del__`` or a weakref callback, such as a database
+    connection collected as garbage) and only prints "Exception ignored"; a Ctrl-C landing there
+    would let the run go on to replace the export. The signal is remembered, and ``check`` at
+    each step between candidates and before the export stops it.
     """
     import threading
 
