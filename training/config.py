@@ -42,8 +42,8 @@ class CleaningConfig(Strict):
         r"^Advertisement$",
     )
     strip_prefixes: tuple[str, ...] = (
-        # Dateline: "AMMAN, May 3 (Wire) - "
-        r"^[A-Z][A-Z.'’ -]{2,40}(?:, [A-Z][a-z]{2,8}\.? \d{1,2})? \([^)]{1,30}\) ?[-–—]{1,2} ",
+        # Dateline: "AMMAN, May 3 (Wire) - ", "AMMAN, May 3 - " or "AMMAN - "
+        r"^[A-Z][A-Z.'’ -]{1,39}[A-Z.](?:, [A-Z][a-z]{2,8}\.? \d{1,2})?(?: \([^)]{1,30}\))? ?[-–—]{1,2} ",
         # Live-blog timestamp: "09:20 - ", "14.05 GMT: "
         r"^\d{1,2}[:.]\d{2}(?: ?(?:[AaPp]\.?[Mm]\.?|GMT|UTC|local time))?\s*[-–—:|]\s*",
         # Speaker tag in a transcript: "Q: ", "A: ", "MODERATOR: ", "Leila Haddad: "
