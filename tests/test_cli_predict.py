@@ -285,13 +285,15 @@ def test_evaluate_bad_data_is_one_line(run, tmp_path: Path, content: bytes, mess
 def test_evaluate_on_a_saved_dataset_split(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import datasets
 
+    from training.dataset import write_info
+
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS))})
     rows = {"text": [s for s, _ in SENTENCES], "label": [LABELS.index(y) for _, y in SENTENCES]}
     dsd = datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows, features=features),
                                 "validation": datasets.Dataset.from_dict(rows, features=features)})
     out = tmp_path / "dataset"
     dsd.save_to_disk(str(out))
-    (out / "stance_dataset.json").write_text(json.dumps({"fingerprint": "f" * 64}), encoding="utf-8")
+    write_info(out, {"fingerprint": "f" * 64})
     result = run("evaluate", "--data", str(out), "--split", "validation", "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)

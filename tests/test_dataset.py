@@ -115,7 +115,9 @@ def test_chunk_size_does_not_change_the_dataset(seeds: Path, tmp_path: Path, mon
     # Chunks of two sentences: every document straddles chunk boundaries.
     monkeypatch.setattr(dataset, "CHUNK", 2)
     small = build_dataset(CFG, seeds=seeds, out=tmp_path / "small")
-    assert small.fingerprint == whole.fingerprint and small.info == whole.info
+    # The file digests differ: Arrow files record their batch layout, which follows the chunks.
+    strip = lambda info: {k: v for k, v in info.items() if k != "files"}  # noqa: E731
+    assert small.fingerprint == whole.fingerprint and strip(small.info) == strip(whole.info)
     a, b = datasets.load_from_disk(str(tmp_path / "whole")), datasets.load_from_disk(str(tmp_path / "small"))
     assert {s: a[s].to_dict() for s in a} == {s: b[s].to_dict() for s in b}
     # Scratch files of the build (spilled sentences and band keys) are gone.

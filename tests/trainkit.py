@@ -76,10 +76,10 @@ def make_dataset(n_docs: int = 12, weak_share: float = 0.0, fingerprint: str = "
 
 def save_dataset(path: Path, dsd: Any, info: dict[str, Any]) -> Path:
     """Write the dataset the way ``stance build-dataset`` does (``load_built`` reads it back)."""
-    from training.dataset import INFO_FILE
+    from training.dataset import write_info
 
     dsd.save_to_disk(str(path), num_shards={s: 1 for s in dsd})
-    (path / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
+    write_info(path, dict(info))
     return path
 
 

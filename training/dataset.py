@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
 from collections import Counter
 from array import array
@@ -22,6 +21,7 @@ import numpy as np
 
 from training.config import LABELS, DatasetConfig, config_hash
 from training.corpus import Document, list_documents, read_file, read_hf
+from training.atomic import claim_output_dir, new_scratch_dir, os_errors, swap_dir
 from training.errors import StanceError
 from training.labeling import gold_key, index_gold, lf_analysis, read_gold
 from training.segment import segment
@@ -29,6 +29,7 @@ from training.segment import segment
 INFO_FILE = "stance_dataset.json"
 SHARD_FILE = "data-00000-of-00001.arrow"  # one shard per split: ``datasets`` cannot load a split of zero shards
 LF_FILE = "lf_analysis.csv"
+CARD_FILE = "README.md"
 SPLITS = ("train", "validation", "test")
 METADATA_COLUMNS = ("id", "title", "episode", "countries", "date", "register", "origin")
 
@@ -175,7 +176,11 @@ def read_agreement(path: Path) -> dict[str, Any] | None:
     from training import jsonl
 
     first, second, adjudicated, docs = [], [], 0, set()
-    for lineno, row in jsonl.objects(path.read_text(encoding="utf-8"), path):
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"not UTF-8: {path} has an invalid byte at offset {exc.start} (save it as UTF-8)") from None
+    for lineno, row in jsonl.objects(text, path):
         if not isinstance(row, dict) or row.get("first") not in LABELS or row.get("second") not in LABELS:
             raise StanceError(f"unknown label: {path}:{lineno} (fields 'first' and 'second' take {', '.join(LABELS)})")
         first.append(row["first"])
@@ -252,20 +257,6 @@ class Fingerprint:
         return self._hash.hexdigest()
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Swap ``tmp`` in for ``out``; the old directory is removed only after the swap."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except OSError:
-        if old.exists():
-            os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _features() -> Any:
     import datasets
 
@@ -322,16 +313,43 @@ def build_dataset(
     """
     seeds = Path(seeds or config.seeds_dir)
     out = Path(out or config.out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    inputs = [seeds] if not hf else [Path(hf)] if Path(hf).exists() else []
+    claim_output_dir(out, "--out", is_dataset, inputs)
+    tmp = new_scratch_dir(out, "tmp")
     try:
-        result = _build(config, seeds, tmp, hf, text_column, progress)
-        _replace_dir(tmp, out)
+        with os_errors("write the dataset to", out):
+            result = _build(config, seeds, tmp, hf, text_column, progress)
+            write_info(tmp, result[1])
+            claim_output_dir(out, "--out", is_dataset, inputs)  # it may have changed during the build
+            swap_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return BuildResult(out, *result)
+
+
+def is_dataset(folder: Path) -> bool:
+    """Whether ``folder`` holds a dataset written by :func:`build_dataset` (its info file)."""
+    return (folder / INFO_FILE).is_file()
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a built dataset but the info file and the card."""
+    out = {}
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = f.relative_to(folder).as_posix()
+        if rel not in (INFO_FILE, CARD_FILE):
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            out[rel] = h.hexdigest()
+    return out
+
+
+def write_info(folder: Path, info: dict[str, Any]) -> None:
+    """Write the info file with the digest of every data file, which :func:`load_built` checks."""
+    info["files"] = _digests(folder)
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _build(
@@ -521,9 +539,23 @@ def load_built(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """Load a dataset saved by :func:`build_dataset` with its info (fingerprint, config hash)."""
     import datasets
 
+    from training import jsonl
+
     path = Path(path)
     info_path = path / INFO_FILE
     if not info_path.exists():
         raise StanceError(f"not a stance dataset: {path} has no {INFO_FILE} (run `stance build-dataset` first)")
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    return datasets.load_from_disk(str(path)), info
+    info = jsonl.load_file(info_path, "dataset info", "rebuild it with `stance build-dataset`")
+    if not isinstance(info, dict) or not isinstance(info.get("fingerprint"), str) or not isinstance(info.get("files"), dict):
+        raise StanceError(f"invalid dataset info: {info_path} lacks its fingerprint or file digests "
+                          "(rebuild it with `stance build-dataset`)")
+    found = _digests(path)
+    for name in sorted(set(info["files"]) | set(found)):
+        if info["files"].get(name) != found.get(name):
+            state = "is missing" if name not in found else "is not part of it" if name not in info["files"] else "was changed"
+            raise StanceError(f"dataset changed after it was built: {path / name} {state} "
+                              f"(fingerprint {info['fingerprint'][:16]}; rebuild it with `stance build-dataset`)")
+    try:
+        return datasets.load_from_disk(str(path)), info
+    except Exception as exc:  # datasets raises many types for a damaged folder; the digests passed, so say so
+        raise StanceError(f"cannot load the dataset {path}: {exc} (rebuild it with `stance build-dataset`)") from None

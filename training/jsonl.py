@@ -13,17 +13,42 @@ from typing import Any
 from training.errors import StanceError
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """``json.loads`` that refuses the ``NaN``, ``Infinity`` and ``-Infinity`` Python would accept."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def load_file(path: Path, what: str, fix: str) -> Any:
+    """A whole JSON file, strictly parsed; a missing, unreadable or malformed one is one line."""
+    try:
+        return strict_loads(path.read_bytes())
+    except FileNotFoundError:
+        raise StanceError(f"missing {what}: {path} ({fix})") from None
+    except OSError as exc:
+        raise StanceError(f"cannot read {what} {path}: {exc.strerror} ({fix})") from None
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"invalid {what}: {path} is not UTF-8 at byte {exc.start} ({fix})") from None
+    except ValueError as exc:  # JSONDecodeError and the refused constants
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise StanceError(f"invalid {what}: {path}: {msg} ({fix})") from None
+
+
 def parse_lines(lines: Iterable[tuple[int, str]], where: Path | str) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) of every line; ``None`` for a blank one, so callers can count them."""
-    loads = json.loads
+    loads = strict_loads
     for lineno, line in lines:
         if not line.strip():
             yield lineno, None
             continue
         try:
             yield lineno, loads(line)
-        except json.JSONDecodeError as exc:
-            raise StanceError(f"malformed JSON: {where}:{lineno}: {exc.msg} (fix or remove that line)") from None
+        except ValueError as exc:  # JSONDecodeError and the refused constants
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise StanceError(f"malformed JSON: {where}:{lineno}: {msg} (fix or remove that line)") from None
 
 
 def objects(text: str, where: Path | str) -> Iterator[tuple[int, Any]]:

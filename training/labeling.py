@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from training.config import LABELS, LabelingConfig, ReaderConfig
+from training import jsonl
 from training.errors import StanceError
 
 ABSTAIN = -1
@@ -60,9 +61,9 @@ def read_gold(root: Path, reader: ReaderConfig) -> list[GoldRow]:
                 continue
             where = f"{path}:{lineno}"
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"malformed JSON: {where}: {exc.msg} (fix or remove that line)")
+                obj = jsonl.strict_loads(line)
+            except ValueError as exc:  # JSONDecodeError and the refused NaN/Infinity constants
+                problems.append(f"malformed JSON: {where}: {getattr(exc, 'msg', exc)} (fix or remove that line)")
                 continue
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 problems.append(f"annotation without text: {where} (each line needs a string field 'text')")

@@ -23,14 +23,14 @@ import logging
 import os
 import platform
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from training.atomic import atomic_file, default_mode
+from training import jsonl
+from training.atomic import atomic_file, claim_output_dir, new_scratch_dir, os_errors, swap_dir
 from training.errors import StanceError
 
 log = logging.getLogger(__name__)
@@ -170,13 +170,31 @@ def _read_schema(zf: zipfile.ZipFile, where: str) -> tuple[Any, set[str]]:
 
 def _open_zip(source: Path | bytes, where: str) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
+        zf = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
+        _check_unpacked_size(zf, source.stat().st_size if isinstance(source, Path) else len(source), where)
+        return zf
     except FileNotFoundError:
         raise StanceError(f"model file not found: {where} (train a model with `stance train` or pass --model)") from None
     except zipfile.BadZipFile:
         raise StanceError(f"not a skops model file: {where} (export the model again with `stance train`)") from None
     except OSError as exc:
         raise StanceError(f"cannot read model file {where}: {exc.strerror}") from None
+
+
+# A skops file holds numeric arrays and a JSON schema, which compress a few times over at most;
+# a declared size far beyond that is a zip bomb, refused before a byte of it is unpacked.
+MAX_UNPACKED_RATIO = 100
+MIN_UNPACKED_LIMIT = 256 << 20
+
+
+def _check_unpacked_size(zf: zipfile.ZipFile, packed: int, where: str) -> None:
+    """Refuse an archive whose declared unpacked size is out of proportion to its size on disk."""
+    declared = sum(info.file_size for info in zf.infolist())
+    limit = max(MIN_UNPACKED_LIMIT, MAX_UNPACKED_RATIO * packed)
+    if declared > limit:
+        zf.close()
+        raise StanceError(f"model file too large when unpacked: {where} declares {declared:,} bytes from {packed:,} "
+                          f"(over the limit of {limit:,}; refused without unpacking it)")
 
 
 def untrusted_types(source: Path | bytes, where: str | None = None) -> list[str]:
@@ -340,12 +358,37 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-@contextlib.contextmanager
-def _export_lock(directory: Path) -> Iterator[None]:
-    from filelock import FileLock
+EXPORT_LOCK_TIMEOUT = 120.0  # seconds; another train holds the lock only while it swaps its export in
 
-    with FileLock(str(directory.parent / f".{directory.name}.lock")):
-        yield
+
+@contextlib.contextmanager
+def _export_lock(directory: Path, timeout: float = EXPORT_LOCK_TIMEOUT) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    lock = directory.parent / f".{directory.name}.lock"
+    try:
+        with os_errors("lock", lock), FileLock(str(lock), timeout=timeout):
+            yield
+    except Timeout:
+        raise StanceError(f"could not lock {lock} within {timeout:.0f} s (another `stance train` may be exporting; "
+                          "if none runs, check that the folder is writable)") from None
+
+
+def is_export(folder: Path) -> bool:
+    """Whether ``folder`` holds an export written by :func:`write_export` (its metadata file)."""
+    meta = folder / METADATA_FILE
+    if not meta.is_file():
+        return False
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"model_file", "sha256", "labels"} <= data.keys()
+
+
+def check_export_dir(directory: Path, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an export folder that is not ours to replace, before any training starts."""
+    claim_output_dir(Path(directory), "--export-dir", is_export, inputs)
 
 
 def write_export(
@@ -355,6 +398,7 @@ def write_export(
     card_markdown: str,
     extra_files: Mapping[str, bytes] | None = None,
     model_bytes: bytes | None = None,
+    inputs: Sequence[Path] = (),
 ) -> Path:
     """Write a complete export (model, metadata, card) to ``directory`` and return it.
 
@@ -362,9 +406,12 @@ def write_export(
     export is left as it was. ``extra_files`` maps plain file names to their bytes (plots,
     reports) stored next to the model. ``model_bytes`` is ``dump_bytes(estimator)`` when the
     caller already has it (``stance train`` serialized every candidate once, in its worker).
+    ``inputs`` are paths the export must neither hold nor lie in (the training data).
     """
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    check_export_dir(directory, inputs)
+    with os_errors("create", directory.parent):
+        directory.parent.mkdir(parents=True, exist_ok=True)
     data = model_bytes if model_bytes is not None else dump_bytes(estimator)
     reserved = {MODEL_FILE, METADATA_FILE, CARD_FILE}
     for name in extra_files or {}:
@@ -382,9 +429,9 @@ def write_export(
         }
     )
     with _export_lock(directory):
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=directory.parent))
+        check_export_dir(directory, inputs)  # again under the lock: another process may have written there
+        tmp = new_scratch_dir(directory, "new")
         try:
-            os.chmod(tmp, default_mode(directory=True))
             (tmp / MODEL_FILE).write_bytes(data)
             (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
             (tmp / CARD_FILE).write_text(card_markdown, encoding="utf-8")
@@ -393,27 +440,12 @@ def write_export(
             for f in tmp.iterdir():
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
-            _swap_in(tmp, directory)
+            with os_errors("write the export to", directory):
+                swap_dir(tmp, directory)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return directory
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new``; put the old one back if the second rename fails."""
-    if not target.exists():
-        os.rename(new, target)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    old.rmdir()  # only the unique name is wanted; rename needs the path to be free
-    os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_metadata(directory: str | Path) -> dict[str, Any]:
@@ -425,10 +457,10 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
         raise StanceError(f"not a model export directory: {directory} (pass the folder holding {MODEL_FILE} and {METADATA_FILE})")
     meta_path = directory / METADATA_FILE
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = jsonl.strict_loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StanceError(f"incomplete model export: {meta_path} is missing (export the model again with `stance train`)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError and NaN/Infinity are ValueErrors
         raise StanceError(f"unreadable model metadata: {meta_path}: {exc} (export the model again)") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
         raise StanceError(f"invalid model metadata: {meta_path} has no sha256 (export the model again)")
@@ -439,7 +471,11 @@ def read_export(directory: str | Path) -> tuple[Any, dict[str, Any]]:
     """Load an export after checking that ``model.skops`` matches the sha256 in its metadata."""
     directory = Path(directory)
     meta = read_metadata(directory)
-    model_path = directory / str(meta.get("model_file", MODEL_FILE))
+    name = meta.get("model_file", MODEL_FILE)
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+        raise StanceError(f"invalid model metadata: {directory / METADATA_FILE} names model_file {name!r} outside "
+                          "the export folder (refused; export the model again with `stance train`)")
+    model_path = directory / name
     if not model_path.is_file():
         raise StanceError(f"incomplete model export: {model_path} is missing (export the model again with `stance train`)")
     actual = sha256_file(model_path)

@@ -28,8 +28,14 @@ class Span:
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _WS = re.compile(r"\s+")
 # Terminal punctuation plus any closing quotes or brackets that belong to the sentence.
-_TERMINAL = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
-_TOKEN_BEFORE = re.compile(r"([\w.\-]*)\.$")
+# Possessive and anchored to the first mark of a run, so a long run of marks is scanned once.
+_TERMINAL = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’»)\]]*+(?=\s)")
+_TOKEN_CHARS = re.compile(r"[\w.\-]")
+_SPACE_RUN = re.compile(r"\s*")
+_WORD_AT = re.compile(r"[\w’']+")
+# A word longer than this before a full stop is no abbreviation, initial or clause number, so
+# the look back stops there: every full stop costs the same, however long its line.
+_MAX_TOKEN = 64
 _OPENERS = "\"'“‘«([—–-"
 _MARKDOWN_PREFIX = re.compile(r"^(?:#{1,6}\s+|>\s+|[-*+]\s+|\d{1,3}[.)]\s+)")
 
@@ -93,12 +99,24 @@ def content_blocks(text: str, cleaning: CleaningConfig, markdown: bool = False) 
     return [(s, e) for s, e in blocks]
 
 
+def _token_before(block: str, dot: int) -> str:
+    """The run of word characters, dots and hyphens that ends with the full stop at ``dot``."""
+    start = dot
+    floor = max(0, dot - _MAX_TOKEN)
+    while start > floor and _TOKEN_CHARS.match(block, start - 1):
+        start -= 1
+    return block[start:dot]
+
+
 def _is_boundary(block: str, punct_start: int, after: int, seg: SegmentationConfig) -> bool:
-    """Decide whether the terminal punctuation at ``punct_start`` ends a sentence."""
-    rest = block[after:].lstrip()
-    if not rest:
+    """Decide whether the terminal punctuation at ``punct_start`` ends a sentence.
+
+    Only a bounded window around the mark is read, so a block costs time linear in its length.
+    """
+    nxt_at = _SPACE_RUN.match(block, after).end()  # type: ignore[union-attr]  # matches the empty string
+    if nxt_at >= len(block):
         return True
-    nxt = rest[0]
+    nxt = block[nxt_at]
     if nxt.islower():
         return False
     if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
@@ -107,12 +125,10 @@ def _is_boundary(block: str, punct_start: int, after: int, seg: SegmentationConf
         return True
     if block[punct_start : punct_start + 2] == "..":
         return True
-    m = _TOKEN_BEFORE.search(block, 0, punct_start + 1)
-    token = m.group(1) if m else ""
-    bare = token.rstrip(".")
+    bare = _token_before(block, punct_start).rstrip(".")
     if not bare:
         return True
-    next_word = re.match(r"[\w’']+", rest)
+    next_word = _WORD_AT.match(block, nxt_at)
     starter = next_word is not None and next_word.group(0) in seg.sentence_starters
     if "." in bare:  # an acronym such as U.S. or U.N.: ends a sentence only before a typical opener
         return starter
@@ -120,7 +136,7 @@ def _is_boundary(block: str, punct_start: int, after: int, seg: SegmentationConf
         return starter and bare not in seg.titles
     if len(bare) == 1 and bare.isupper():  # an initial, as in "John F. Kennedy"
         return False
-    if bare.isdigit() and len(bare) <= 2 and rest[:1].isdigit():
+    if bare.isdigit() and len(bare) <= 2 and nxt.isdigit():
         return False  # a numbered clause such as "Resolution 2. 3" is rare; "No. 5" is an abbreviation
     return True
 

@@ -14,6 +14,7 @@ import csv
 import json
 import math
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -37,6 +38,11 @@ T = TypeVar("T")
 def resolve_uri(configured: str | None = None) -> str:
     """The tracking URI: the configured one, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``."""
     return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+# Schemes MLflow's SQLAlchemy store takes (with an optional "+driver"), besides sqlite, http(s) and file.
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+HOST_TAG, PID_TAG = "stance.host", "stance.pid"
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -120,6 +126,11 @@ def check_store(uri: str) -> None:
         path = Path(uri[5:] if uri.startswith("file:") else uri)
         if path.exists() and not os.access(path, os.W_OK):
             raise StanceError(f"tracking store not writable: {uri}")
+        return
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme.split("+", 1)[0] not in DATABASE_SCHEMES:
+        raise StanceError(f"unknown tracking URI scheme: {uri} (use sqlite:///FILE, http(s)://HOST:PORT, file:DIR or "
+                          "a database URI such as postgresql://...)")
 
 
 @contextlib.contextmanager
@@ -180,6 +191,7 @@ class Tracker:
         self._common_tags: dict[str, str] = {}
         self._datasets: list[Any] = []
         self._model_template = ModelTemplate()
+        self.abandoned: list[str] = []  # runs of dead processes this run marked FAILED
 
     @contextlib.contextmanager
     def _timed(self, what: str) -> Iterator[None]:
@@ -263,8 +275,13 @@ class Tracker:
         self.open()
         from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_SOURCE_NAME
 
+        with self._timed("parent_run"):
+            self.abandoned = self.fail_abandoned_runs()
+
         commit = _git_commit()  # a git subprocess, not MLflow: outside the timed span
         common = {k: str(v) for k, v in tags.items()}
+        # Who runs it: a later `stance train` on this host marks the runs of a dead process FAILED.
+        common.update({HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())})
         if commit:
             common[MLFLOW_GIT_COMMIT] = commit
             common["git_commit"] = commit
@@ -409,18 +426,44 @@ class Tracker:
                        tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)])
 
     def register(self, cand: Candidate) -> str:
-        """Register the champion's model as a new version and point the alias at it."""
+        """Register the champion's model as a new version (no alias yet); return its version."""
         with self._timed("registry"):
             if not cand.model_uri:
                 self._log_model(cand)
             import mlflow
 
-            name, alias = self.config.registered_model, self.config.alias
+            name = self.config.registered_model
             version = _retry(mlflow.register_model, cand.model_uri, name,
                              tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags})
-            _retry(self._client.set_registered_model_alias, name, alias, version.version)
             _retry(self._client.set_tag, self.parent_id, "stance.registered", f"models:/{name}/{version.version}")
+            return str(version.version)
+
+    def promote(self, version: str) -> str:
+        """Point the alias at a registered version (once its export is complete); return its URI."""
+        with self._timed("registry"):
+            name, alias = self.config.registered_model, self.config.alias
+            _retry(self._client.set_registered_model_alias, name, alias, version)
             return f"models:/{name}@{alias}"
+
+    def fail_abandoned_runs(self) -> list[str]:
+        """Mark FAILED the RUNNING runs of this experiment whose process on this host has died.
+
+        A ``kill -9`` leaves no chance to close a run; the host and pid tags written at the
+        start of every run tell whose it was.
+        """
+        from training.atomic import pid_alive
+
+        self.open()
+        host = socket.gethostname().replace("'", "")
+        runs = _retry(self._client.search_runs, [self.experiment_id],
+                      filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
+                      max_results=1000)
+        dead = [r.info.run_id for r in runs
+                if str(r.data.tags.get(PID_TAG, "")).isdigit() and not pid_alive(int(r.data.tags[PID_TAG]))]
+        for run_id in dead:
+            _retry(self._client.set_terminated, run_id, "FAILED")
+            _retry(self._client.set_tag, run_id, "stance.failure", "its process ended without closing the run")
+        return dead
 
     def log_timing(self, total_seconds: float, exclusive_seconds: float) -> None:
         """Wall time of the command, time in MLflow calls and the part of it not overlapped by training."""

@@ -694,7 +694,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
     """
     from training import tracking
     from training.config import flatten
-    from training.persistence import write_export
+    from training.persistence import check_export_dir, write_export
 
     say = progress or (lambda _msg: None)
     t_start = time.perf_counter()
@@ -710,6 +710,8 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
         source = ""
     data = prepare(dsd, info, source or "<memory>")
     check_plan(cfg, data)
+    inputs = [Path(cfg.dataset)] if dataset is None else []
+    check_export_dir(Path(cfg.export_dir), inputs)
     tracker = tracking.Tracker(cfg.tracking)
     tracker.check()  # an unreachable store fails here, before any training
     say(f"tracking: {tracker.uri} (experiment '{cfg.tracking.experiment}')")
@@ -752,8 +754,9 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                                  **{f"best_test_{k}": v for k, v in best.test.items()},
                                  "candidates": float(len(entries))})
         check()
-        model_uri = tracker.register(records[best.key])
-        say(f"champion: {best.key} -> {model_uri}")
+        version = tracker.register(records[best.key])
+        model_uri = f"models:/{cfg.tracking.registered_model}@{cfg.tracking.alias}"
+        say(f"champion: {best.key} -> models:/{cfg.tracking.registered_model}/{version}")
         meta = {
             "candidate": best.key,
             "training_data": best.mode,
@@ -769,8 +772,12 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
         }
         check()
         write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
-                     model_bytes=best.model_bytes or None)
+                     model_bytes=best.model_bytes or None, inputs=inputs)
         say(f"exported: {cfg.export_dir}")
+        if tracker.abandoned:
+            say(f"marked {len(tracker.abandoned)} run(s) left RUNNING by a process that died as FAILED")
+        check()
+        tracker.promote(version)  # only now: the alias never points at a version without its export
         total = time.perf_counter() - t_start
         exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
         tracker.log_timing(total, exclusive)
