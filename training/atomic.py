@@ -31,7 +31,7 @@ from typing import IO
 from training.errors import StanceError
 
 # Errors of the file system a user can act on; anything else is a bug and keeps its traceback.
-_USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
                 errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.ENAMETOOLONG, errno.EEXIST, errno.ENOTEMPTY,
                 errno.EXDEV, errno.ELOOP, errno.EINVAL}
 _SCRATCH = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|new|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)(?:-[\w]+)?(?:\.tmp)?$")
@@ -102,7 +102,7 @@ def os_errors(action: str, path: Path | str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.errno in _USER_ERRNOS:
+        if exc.errno in USER_ERRNOS:
             raise user_error(exc, action, path) from None
         raise
 

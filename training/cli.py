@@ -7,6 +7,7 @@ that ``stance --help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import gc
 import json
@@ -38,8 +39,18 @@ TRAIN_CONFIG = Path("configs/train.yaml")
 
 def _err(line: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {line}", markup=True)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(line)}", markup=True)
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """Report a standard output that cannot take our rows (a full disk, ``/dev/full``) and silence it."""
+    import errno
+
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the interpreter flushes it at exit
+    if exc.errno != errno.EPIPE:  # a reader that stopped early (``| head``) is no error of ours
+        _err(f"cannot write standard output: {exc.strerror or exc} (free some space or redirect it elsewhere)")
 
 
 def user_errors(func: F) -> F:
@@ -47,11 +58,25 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from training.atomic import USER_ERRNOS, user_error
+        from training.processes import sigterm_as_interrupt
+
+        sigterm_as_interrupt()
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # a full standard output fails here, inside the handlers below
+            return result
         except StanceError as exc:
             for line in exc.problems:
                 _err(line)
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            if exc.errno not in USER_ERRNOS and exc.errno != errno.EPIPE:
+                raise
+            if exc.filename is None:
+                _stdout_failed(exc)
+            else:
+                _err(user_error(exc, "write", exc.filename).problems[0])
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             _err("interrupted; earlier datasets, models and runs were left as they were")
@@ -60,16 +85,37 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
-) -> None:
-    """Build a stance-toward-normalization dataset, compare classifiers in MLflow, label new text."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from training import __version__
 
         typer.echo(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True,
+                                          callback=_print_version)] = False,
+) -> None:
+    """Build a stance-toward-normalization dataset, compare classifiers in MLflow, label new text."""
+    # Library progress bars and INFO lines are not ours to print; a user may turn them back on.
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    _log_warnings()
+
+
+def _log_warnings() -> None:
+    """Our modules' warnings reach standard error as ``warning: ...`` lines."""
+    import logging
+
+    logger = logging.getLogger("training")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
@@ -390,15 +436,32 @@ def pipeline(
 
 
 def main() -> None:
-    """Entry point of the ``stance`` console script."""
+    """Entry point of the ``stance`` console script; usage errors too are one ``error:`` line (exit 2)."""
+    code: Any = 0
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        _err("interrupted")
+        code = 130
+    except Exception as exc:
+        # Usage errors are click exceptions, which typer does not re-export: recognised by their
+        # documented interface (format_message, exit_code), not by a private import.
+        if not (hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.stderr.write(exc.format_message() + "\n")
+        else:
+            where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            _err(f"{exc.format_message()}{where}")
+        code = exc.exit_code
     finally:
         # At exit the interpreter runs a last garbage collection over every object still alive:
         # after scikit-learn, scipy and pandas are imported that alone takes about 0.4 s, for
         # memory the process hands back anyway. Frozen objects are left out of it; atexit
         # handlers (MLflow's, logging's) still run. Measured by the startup benchmark.
         gc.freeze()
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import dataclasses
 import json
+import logging
+import os
 import re
 import time
 from collections import Counter
@@ -22,8 +25,10 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO
 
-from training.atomic import atomic_file
+from training.atomic import atomic_file, check_output_path
 from training.errors import StanceError
+
+log = logging.getLogger(__name__)
 
 INPUT_FORMATS = ("txt", "jsonl", "csv")
 OUTPUT_FORMATS = ("table", "jsonl", "csv")
@@ -453,10 +458,21 @@ def validate(opts: PredictOptions, stdin_is_terminal: bool) -> None:
         raise StanceError(f"invalid --jobs {opts.jobs} (use a positive number, or leave it out to use every usable core)")
     if input_format(opts) == "document" and not opts.documents:
         raise StanceError(f"{opts.input} is a whole document (add --documents to segment it into sentences)")
-    if opts.output is not None and opts.input is not None and opts.output.resolve() == opts.input.resolve():
+    if opts.output is not None and opts.input is not None and os.path.realpath(opts.output) == os.path.realpath(opts.input):
         raise StanceError(f"--output {opts.output} is the input file (choose another output path)")
-    if opts.output is not None and opts.output.is_dir():
-        raise StanceError(f"--output {opts.output} is a directory (pass a file path)")
+    if opts.output is not None:
+        check_output_path(opts.output)
+
+
+def _capped_jobs(opts: PredictOptions) -> PredictOptions:
+    """``opts`` with ``jobs`` at most the usable cores (more processes only compete for them)."""
+    from training.predict_pool import usable_cores
+
+    cores = usable_cores()
+    if opts.jobs <= cores:
+        return opts
+    log.warning("--jobs %d is more than the %d usable cores; using %d", opts.jobs, cores, cores)
+    return dataclasses.replace(opts, jobs=cores)
 
 
 def run_predict(
@@ -481,6 +497,7 @@ def run_predict(
     from training.predict_pool import proba_batches
 
     validate(opts, stdin_is_terminal)
+    opts = _capped_jobs(opts)
     fmt_out = output_format(opts, stdout_is_terminal and opts.output is None)
     fmt_in = input_format(opts)
     if model is None:

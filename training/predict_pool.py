@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from training.errors import StanceError
+from training.processes import watch_parent
 
 T = TypeVar("T")
 
@@ -43,9 +44,10 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _start_worker(model: Any) -> None:
+def _start_worker(model: Any, parent_pid: int) -> None:
     global _model
     _model = model
+    watch_parent(parent_pid)
     # Ctrl-C reaches every process of the terminal's group; the parent alone handles it (and
     # stops the pool), so workers do not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -88,7 +90,7 @@ def proba_batches(model: Any, batches: Iterable[T], texts_of: Callable[[T], list
         if stream is not None:
             stream.flush()
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_worker, initargs=(model,))
+                               initializer=_start_worker, initargs=(model, os.getpid()))
     try:
         pending: deque[tuple[T, Future[Any]]] = deque()
         for batch in _chain(first, second, it):

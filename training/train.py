@@ -427,7 +427,10 @@ def _yield_to_parent(parent_pid: int) -> None:
 def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, search_splits: list[tuple[Any, Any]],
           eval_splits: list[tuple[Any, Any]], cfg: TrainConfig, parent_pid: int) -> tuple[Entry, float, float]:
     """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
+    from training.processes import watch_parent
+
     _yield_to_parent(parent_pid)
+    watch_parent(parent_pid)
     if _CACHE["token"] != token:
         _CACHE["token"], _CACHE["features"] = token, _Features(data)
     feats: _Features = _CACHE["features"]
