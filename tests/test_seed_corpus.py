@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from training.config import LABELS, DatasetConfig, load_config
-from training.corpus import list_documents
+from training.corpus import list_documents, read_file
 from training.dataset import build_dataset, load_built, read_agreement
+from training.segment import segment
 
 SEEDS = Path("seeds")
 CFG = load_config("configs/dataset.yaml", DatasetConfig)
@@ -128,3 +129,52 @@ def test_second_labelling_pass_agrees() -> None:
     for line in (SEEDS / CFG.reader.agreement_file).read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         assert (row["doc_id"], row["text"]) in gold
+
+
+# Author notes as sentences: one that shares a line with the text escapes the line patterns.
+AUTHOR_NOTE = re.compile(
+    r"^(?:The (?:writer|author)s? (?:is|are|was|teaches|taught|writes|directs|served|covers)\b"
+    r"|[—–] ?[A-Z]\w+ [A-Z]\w+, (?:a|an) "
+    r"|This (?:article|essay) (?:first|originally) "
+    r"|(?:The |Her |His )?(?:[Cc]onversation|[Ii]nterview|[Aa]nswers)(?: below)? (?:has|have) been "
+    r"|The views expressed |(?:For )?[Mm]edia (?:enquiries|inquiries))"
+)
+
+
+def _kept(text: str) -> list[str]:
+    return [s.text for s in segment(text, CFG.cleaning, CFG.segmentation)]
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "The writer is a former diplomat who served in Amman and Beirut. He now teaches in Irbid.",
+        "The authors are researchers at the institute. Research for this paper included interviews in Ankara.",
+        "— Rania Khoury, a columnist based in Dubai",
+        "This article first appeared in the Gulf Review.",
+        "The conversation has been edited for length and clarity.",
+        "The views expressed are the author's own.",
+        "This paper forms part of our series on the Maghreb.",
+        "Media enquiries should be directed to the press office.",
+    ],
+)
+def test_author_notes_and_sign_offs_are_dropped(note: str) -> None:
+    text = f"Envoys return to Damascus\n\nThe talks resumed on Monday.\n\n{note}\n"
+    assert _kept(text) == ["Envoys return to Damascus", "The talks resumed on Monday."]
+
+
+def test_sentences_that_only_resemble_author_notes_are_kept() -> None:
+    text = (
+        "The writer Orhan Pamuk said the border should reopen.\n\n"
+        "The authorities closed the crossing, and the author of the plan resigned.\n\n"
+        "This paper trail shows the talks began in 2019.\n"
+    )
+    assert len(_kept(text)) == 3
+
+
+def test_no_author_note_is_left_in_the_seed_sentences() -> None:
+    left = []
+    for path in list_documents(SEEDS, CFG.reader):
+        for doc in read_file(path, SEEDS, CFG.reader):
+            left += [(path.name, s.text) for s in segment(doc.text, CFG.cleaning, CFG.segmentation, doc.markdown) if AUTHOR_NOTE.search(s.text)]
+    assert left == []

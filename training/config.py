@@ -40,6 +40,23 @@ class CleaningConfig(Strict):
         r"^(?:Published|Updated|Last updated)\s*:",
         r"^Share this article$",
         r"^Advertisement$",
+        # Author notes on a line of their own: "The writer is a former diplomat ...",
+        # "The authors are researchers ...", "The author teaches law in Bogotá."
+        r"^The (?:writer|author)s? (?:is|are|was|were|has|have|teaches|taught|writes|wrote|directs|edits|covers|served|works|worked|lives|reports|reported)\b.{0,240}$",
+        # Signature under an op-ed: "— Rania Khoury, a columnist based in Dubai"
+        r"^[—–] ?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3}, (?:a|an|the) .{3,200}$",
+        # Publication notes: "This article first appeared in ...", "A longer version of this essay ran in ..."
+        r"^(?:This|A (?:longer|shorter|earlier) version of this) (?:article|essay|column|commentary|op-ed|piece) (?:first |originally )?(?:appeared|ran|was (?:first |originally )?published)\b.{0,200}$",
+        # Editor's notes on interviews: "The conversation has been edited for length and clarity."
+        r"^(?:(?:The|This|Her|His|Their) )?(?:[Cc]onversation|[Ii]nterview|[Aa]nswers|[Ee]xchange|[Tt]ranscript)(?: below| above)? (?:has|have) been (?:\w+ ){0,2}(?:shortened|condensed|edited|abridged|translated)\b.{0,120}$",
+        # Disclaimers and notes about a paper: its series, sources, scope and updates
+        r"^The views expressed (?:here |in this \w+ )?are (?:the|those of the) authors?[’']?s?\b.{0,160}$",
+        r"^(?:This|The) (?:paper|note|brief|report|analysis|study) (?:belongs to|forms part of|is part of|reflects (?:developments|events)|does not (?:examine|cover|address|discuss))\b.{0,200}$",
+        r"^(?:Figures|Data|Sources|Research) (?:in|for) this (?:paper|note|brief|report|analysis|study)\b.{0,200}$",
+        r"^Our (?:next|previous) (?:paper|note|brief|report) in (?:this|the) series\b.{0,200}$",
+        r"^We will update this (?:paper|note|brief|report|analysis|page)\b.{0,200}$",
+        # Press-office sign-off of a statement or readout
+        r"^(?:For )?[Mm]edia (?:enquiries|inquiries)\b.{0,160}$",
     )
     strip_prefixes: tuple[str, ...] = (
         # Dateline: "AMMAN, May 3 (Wire) - ", "AMMAN, May 3 - " or "AMMAN - "
