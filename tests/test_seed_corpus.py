@@ -178,3 +178,32 @@ def test_no_author_note_is_left_in_the_seed_sentences() -> None:
         for doc in read_file(path, SEEDS, CFG.reader):
             left += [(path.name, s.text) for s in segment(doc.text, CFG.cleaning, CFG.segmentation, doc.markdown) if AUTHOR_NOTE.search(s.text)]
     assert left == []
+
+
+# A dateline with an outlet tag, as the cleaner strips it: "CAIRO, Nov 12 (Nile Ledger) - ".
+DATELINE_TAG = re.compile(
+    r"^[ \t]*(?:[#>*+-]+[ \t]+)?[A-Z][A-Z.'’ -]{1,39}[A-Z.](?:, [A-Z][a-z]{2,8}\.? \d{1,2})? \(([^)\n]{1,30})\) ?[-–—]{1,2} ",
+    re.MULTILINE,
+)
+
+
+def test_no_two_documents_share_a_template() -> None:
+    """Documents filled in from one template give themselves away at their edges.
+
+    No two documents may share the six words they open with or the six words they close with
+    (lower-cased words of the sentences the builder keeps, so page furniture does not count),
+    nor the outlet tag of a dateline such as "(Wire)".
+    """
+    seen: dict[tuple[str, str], str] = {}
+    clashes = []
+    for path in list_documents(SEEDS, CFG.reader):
+        for doc in read_file(path, SEEDS, CFG.reader):
+            words = [w.lower() for s in segment(doc.text, CFG.cleaning, CFG.segmentation, doc.markdown) for w in WORD.findall(s.text)]
+            keys = {("dateline tag", " ".join(tag.lower().split())) for tag in DATELINE_TAG.findall(doc.text)}
+            if words:
+                keys |= {("opening", " ".join(words[:6])), ("closing", " ".join(words[-6:]))}
+            for key in sorted(keys):
+                first = seen.setdefault(key, doc.doc_id)
+                if first != doc.doc_id:
+                    clashes.append((*key, first, doc.doc_id))
+    assert clashes == []
