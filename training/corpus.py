@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,11 +33,23 @@ class Document:
     markdown: bool = False
 
 
-_CONTROL = {c for c in range(32) if c not in (9, 10, 12, 13)}
+# Binary files are told apart from text with stray control characters by their share.
+_BINARY_CONTROL_SHARE = 0.01
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Characters of Western European prose that cp1252 gives bytes 0x80-0xFF; what text in another
+# legacy encoding (Shift-JIS, GBK, cp1251, ...) read as cp1252 turns into shows up as marks in
+# places prose never puts them, such as an opening quote glued to the letter before it.
+_OPENING = "“‘„«‹¿¡"
+_RARE = "†‡ˆ‰˜¦¤¬¯¸´¨¹º·¶¢¥"
+_OTHER_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_WORD = re.compile(r"[^\W\d_]{4,}")
 
 
 def decode(data: bytes, source: str) -> str:
-    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or cp1252; refuse anything else."""
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or cp1252; refuse anything else.
+
+    A refusal names the file and the offset of its first byte that is not UTF-8.
+    """
     if data.startswith(codecs.BOM_UTF8):
         return _strict(data[3:], "utf-8", source)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -44,16 +57,37 @@ def decode(data: bytes, source: str) -> str:
     if b"\x00" in data:
         raise StanceError(f"binary or unsupported file: {source} contains NUL bytes (save it as UTF-8 text)")
     try:
-        return data.decode("utf-8")
+        return _checked(data.decode("utf-8"), source)
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    try:
+        text = data.decode("cp1252")
     except UnicodeDecodeError:
-        pass
-    text = _strict(data, "cp1252", source)
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    # cp1252 maps nearly every byte to something; text in another legacy encoding shows up
-    # as a dense run of accented letters, which real cp1252 prose never has.
-    if non_ascii > max(8, len(text) // 20):
-        raise StanceError(f"unsupported text encoding: {source} is neither UTF-8, UTF-16 with BOM nor cp1252 (convert it to UTF-8)")
-    return text
+        text = ""
+    if not text or _implausible_cp1252(text) >= 2:
+        raise StanceError(f"unsupported text encoding: {source} is not UTF-8 (first invalid byte at offset {first_bad}) "
+                          "and does not read as cp1252 prose either (convert it to UTF-8)")
+    return _checked(text, source)
+
+
+def _implausible_cp1252(text: str) -> int:
+    """How many non-ASCII characters of a cp1252 reading sit where Western prose never has them."""
+    bad = 0
+    for m in _OTHER_NON_ASCII.finditer(text):
+        i, ch = m.start(), m.group(0)
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        if ch in _RARE and not (before.isspace() or before.isdigit() or after.isspace() or after.isdigit()):
+            bad += 1
+        elif ch in _OPENING and before.isalnum():
+            bad += 1
+        elif ch.isalpha() and (before in _RARE or after in _RARE):
+            bad += 1
+    # A word mostly of accented letters ("Ìèíèñòð" is cp1251 Cyrillic read as cp1252).
+    for m in _WORD.finditer(text):
+        accented = sum(ord(c) > 127 for c in m.group(0))
+        bad += accented >= 4 and accented * 2 > len(m.group(0))
+    return bad
 
 
 def _strict(data: bytes, encoding: str, source: str) -> str:
@@ -61,8 +95,14 @@ def _strict(data: bytes, encoding: str, source: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise StanceError(f"cannot decode {source} as {encoding} at byte {exc.start} (convert it to UTF-8)") from None
-    if any(ord(ch) in _CONTROL for ch in text[:100_000]):
-        raise StanceError(f"binary or unsupported file: {source} contains control characters (save it as UTF-8 text)")
+    return _checked(text, source)
+
+
+def _checked(text: str, source: str) -> str:
+    """Refuse a binary file: one whose head is more than 1% control characters."""
+    head = text[:100_000]
+    if head and len(_CONTROL_CHARS.findall(head)) > _BINARY_CONTROL_SHARE * len(head):
+        raise StanceError(f"binary or unsupported file: {source} is mostly control characters (save it as UTF-8 text)")
     return text
 
 

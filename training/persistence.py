@@ -362,9 +362,10 @@ EXPORT_LOCK_TIMEOUT = 120.0  # seconds; another train holds the lock only while 
 
 
 @contextlib.contextmanager
-def _export_lock(directory: Path, timeout: float = EXPORT_LOCK_TIMEOUT) -> Iterator[None]:
+def _export_lock(directory: Path, timeout: float | None = None) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
+    timeout = EXPORT_LOCK_TIMEOUT if timeout is None else timeout
     lock = directory.parent / f".{directory.name}.lock"
     try:
         with os_errors("lock", lock), FileLock(str(lock), timeout=timeout):

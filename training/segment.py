@@ -141,8 +141,21 @@ def _is_boundary(block: str, punct_start: int, after: int, seg: SegmentationConf
     return True
 
 
+# Control characters other than tab, line feed, vertical tab, form feed and carriage return.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def scrub_controls(text: str) -> str:
+    """Replace control characters (not tab or line breaks) by spaces; offsets stay valid."""
+    return _CONTROLS.sub(" ", text)
+
+
 def segment(text: str, cleaning: CleaningConfig, seg: SegmentationConfig, markdown: bool = False) -> list[Span]:
-    """Clean ``text`` and split it into sentences with offsets into ``text``."""
+    """Clean ``text`` and split it into sentences with offsets into ``text``.
+
+    Control characters become spaces first, so no sentence carries one.
+    """
+    text = scrub_controls(text)
     spans: list[Span] = []
     prefixes = _compiled(tuple(cleaning.strip_prefixes))
     for b_start, b_end in content_blocks(text, cleaning, markdown):

@@ -45,6 +45,18 @@ DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 HOST_TAG, PID_TAG = "stance.host", "stance.pid"
 
 
+def quiet_mlflow() -> None:
+    """MLflow's INFO lines (store migrations, "Created version ...") stay out of our output.
+
+    ``STANCE_VERBOSE=1`` keeps them.
+    """
+    import logging
+
+    if os.environ.get("STANCE_VERBOSE") != "1":
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def _is_locked(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "database is locked" in text or "database table is locked" in text or "database is busy" in text
@@ -229,6 +241,7 @@ class Tracker:
             import mlflow
 
             mark = self._part("setup_import_mlflow", mark)
+            quiet_mlflow()
             mlflow.set_tracking_uri(self.uri)
             db = _sqlite_path(self.uri)
             # With a SQLite store MLflow would put artifacts in ./mlruns of whatever folder the
