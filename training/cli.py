@@ -109,9 +109,14 @@ def _log_warnings() -> None:
     """Our modules' warnings reach standard error as ``warning: ...`` lines."""
     import logging
 
+    class _Stderr(logging.Handler):
+        # Whatever standard error is when the warning comes (a test runner swaps it).
+        def emit(self, record: logging.LogRecord) -> None:
+            sys.stderr.write(self.format(record) + "\n")
+
     logger = logging.getLogger("training")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("warning: %(message)s"))
         handler.setLevel(logging.WARNING)
         logger.addHandler(handler)

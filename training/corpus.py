@@ -33,8 +33,9 @@ class Document:
     markdown: bool = False
 
 
-# Binary files are told apart from text with stray control characters by their share.
-_BINARY_CONTROL_SHARE = 0.01
+# Binary files are told apart from text with a few stray control characters by their share.
+_BINARY_CONTROL_SHARE = 0.05
+_BINARY_CONTROL_MIN = 8
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Characters of Western European prose that cp1252 gives bytes 0x80-0xFF; what text in another
 # legacy encoding (Shift-JIS, GBK, cp1251, ...) read as cp1252 turns into shows up as marks in
@@ -99,10 +100,12 @@ def _strict(data: bytes, encoding: str, source: str) -> str:
 
 
 def _checked(text: str, source: str) -> str:
-    """Refuse a binary file: one whose head is more than 1% control characters."""
+    """Refuse a binary file: one whose head is more than 5% control characters (and 8 or more)."""
     head = text[:100_000]
-    if head and len(_CONTROL_CHARS.findall(head)) > _BINARY_CONTROL_SHARE * len(head):
-        raise StanceError(f"binary or unsupported file: {source} is mostly control characters (save it as UTF-8 text)")
+    controls = len(_CONTROL_CHARS.findall(head))
+    if controls >= _BINARY_CONTROL_MIN and controls > _BINARY_CONTROL_SHARE * len(head):
+        raise StanceError(f"binary or unsupported file: {source} is {controls / len(head):.0%} control characters "
+                          "(save it as UTF-8 text)")
     return text
 
 
