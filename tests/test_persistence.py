@@ -250,3 +250,24 @@ def test_a_file_that_is_not_a_skops_archive_is_refused(tmp_path: Path) -> None:
     (tmp_path / "j.skops").write_bytes(buf.getvalue())
     with pytest.raises(StanceError, match=r"not a skops model file"):
         load_model_file(tmp_path / "j.skops")
+
+
+def test_an_export_lock_held_elsewhere_times_out_with_one_line(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from training.persistence import _export_lock
+
+    target = tmp_path / "export"
+    with FileLock(str(tmp_path / ".export.lock")), pytest.raises(StanceError, match=r"could not lock .* within 0 s"):
+        with _export_lock(target, timeout=0.2):
+            pass
+
+
+def test_only_folders_with_export_metadata_are_exports(tmp_path: Path) -> None:
+    from training.persistence import is_export
+
+    (tmp_path / "metadata.json").write_text('{"model_file": "model.skops", "sha256": "ab", "labels": []}', encoding="utf-8")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metadata.json").write_text('{"title": "my notes"}', encoding="utf-8")
+    assert is_export(tmp_path) and not is_export(other) and not is_export(tmp_path / "absent")

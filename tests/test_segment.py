@@ -62,3 +62,49 @@ def test_hard_wrapped_lines_are_joined_and_markdown_prefixes_dropped() -> None:
 def test_blocks_skip_empty_and_furniture_lines() -> None:
     text = "Title\n\nendNewsMessage1\n\nBody text here."
     assert [text[s:e] for s, e in content_blocks(text, CFG.cleaning)] == ["Title", "Body text here."]
+
+
+def _seed_text() -> str:
+    """Sentences of some seed documents (no page furniture), on one line."""
+    import json
+
+    rows = [json.loads(line) for p in sorted(Path("seeds").glob("0[0-4]*.gold.jsonl"))
+            for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return " ".join(r["text"] for r in rows) + " "
+
+
+def test_a_one_line_document_gives_the_sentences_of_the_same_text_with_line_breaks() -> None:
+    cfg = DatasetConfig()
+    one_line = _seed_text()
+    spans = segment(one_line, cfg.cleaning, cfg.segmentation)
+    broken = "\n".join(s.text for s in spans)
+    assert [s.text for s in segment(broken, cfg.cleaning, cfg.segmentation)] == [s.text for s in spans]
+    assert len(spans) > 500
+
+
+def test_each_full_stop_reads_a_bounded_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-back before a full stop stops at _MAX_TOKEN characters: no rescan from the block's start."""
+    import training.segment as seg_module
+
+    calls = {"n": 0}
+    real = seg_module._TOKEN_CHARS
+
+    class Counting:
+        def match(self, text: str, pos: int) -> object:
+            calls["n"] += 1
+            return real.match(text, pos)
+
+    monkeypatch.setattr(seg_module, "_TOKEN_CHARS", Counting())
+    cfg = DatasetConfig()
+    text = ("Officials met in Doha. " * 2000) + ("x" * 5000 + ". Then ") * 20
+    stops = text.count(".")
+    segment(text, cfg.cleaning, cfg.segmentation)
+    assert calls["n"] <= (seg_module._MAX_TOKEN + 1) * stops
+
+
+def test_control_characters_become_spaces_and_offsets_still_point_at_the_text() -> None:
+    cfg = DatasetConfig()
+    text = "Cairo\x07 and Ankara named\x1b ambassadors. The talks\x85 ran late."
+    spans = segment(text, cfg.cleaning, cfg.segmentation)
+    assert [s.text for s in spans] == ["Cairo and Ankara named ambassadors.", "The talks ran late."]
+    assert all(len(text[s.start : s.end]) == s.end - s.start for s in spans)

@@ -34,7 +34,7 @@ from training.errors import StanceError
 USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
                 errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.ENAMETOOLONG, errno.EEXIST, errno.ENOTEMPTY,
                 errno.EXDEV, errno.ELOOP, errno.EINVAL}
-_SCRATCH = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|new|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)(?:-[\w]+)?(?:\.tmp)?$")
+_SCRATCH = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|new|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)(?:-[\w]*)?(?:\.tmp)?$")
 
 
 def default_mode(directory: bool = False) -> int:
