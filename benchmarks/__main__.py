@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import build, machine, predict, reference, report, startup, train
+from benchmarks import build, machine, predict, reference, report, segment, startup, train
 from benchmarks.context import FULL, QUICK, Context
 from benchmarks.measure import Row
 
-SECTIONS = {"help": startup.rows, "build": build.rows, "train": train.rows, "predict": predict.rows,
+SECTIONS = {"help": startup.rows, "build": build.rows, "segment": segment.rows, "train": train.rows, "predict": predict.rows,
             "reference": reference.rows}
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -49,7 +49,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="export to measure predict and the reference on (default: models/stance-classifier if "
                         "present and trained on the seed dataset, else the export this run's train makes)")
     p.add_argument("--output", type=Path, default=None,
-                   help=f"markdown report (default: {DOC.relative_to(ROOT)} for a full run, none for --quick)")
+                   help=f"markdown report (default: {DOC.relative_to(ROOT)} for a full run, none for --quick or --only)")
     p.add_argument("--json", type=Path, default=None, help="also write every row as JSON here")
     p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temporary one, removed)")
     return p.parse_args(argv)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     report.print_table(rows)
     for note in ctx.notes:
         print(f"note: {note}")
-    output = args.output or (None if args.quick else DOC)
+    output = args.output or (None if args.quick or args.only else DOC)  # a partial run never replaces the report
     if output:
         reading = _keep_reading(output)
         report.write_markdown(output, rows, meta, PREFACE, reading)

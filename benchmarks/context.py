@@ -25,14 +25,15 @@ class Sizes:
     big_repeats: int  # runs of the large file, the longest command of the suite
     reference_lines: int  # prediction throughput of fastText and the champion
     reference_fits: int
+    segment_mb: float  # the one-line document of the segmentation row
 
 
 FULL = Sizes(help_repeats=11, build_sentences=(10_000, 100_000), build_repeats=3, train_repeats=3,
              train_quick=False, predict_repeats=9, batch_lines=100_000, memory_lines=1_000_000,
-             memory_repeats=7, big_repeats=2, reference_lines=100_000, reference_fits=3)
+             memory_repeats=7, big_repeats=2, reference_lines=100_000, reference_fits=3, segment_mb=50)
 QUICK = Sizes(help_repeats=2, build_sentences=(300, 1_500), build_repeats=1, train_repeats=1,
               train_quick=True, predict_repeats=2, batch_lines=2_000, memory_lines=20_000,
-              memory_repeats=2, big_repeats=1, reference_lines=2_000, reference_fits=1)
+              memory_repeats=2, big_repeats=1, reference_lines=2_000, reference_fits=1, segment_mb=0.2)
 
 
 @dataclass

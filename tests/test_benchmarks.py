@@ -23,11 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ROWS = {
     "help.cold_start", "help.heavy_imports",
     "build.seed", "build.rate_small", "build.rate_large", "build.memory_growth", "build.memory_vs_rows",
+    "segment.one_line",
     "train.wall", "train.mlflow_share", "train.mlflow_added", "train.mlflow_floor",
     "predict.single_cold", "predict.batch", "predict.batch_process", "predict.memory",
     "reference.macro_f1", "reference.fit", "reference.predict",
 }
-WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "predict.single_cold",
+WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "segment.one_line", "predict.single_cold",
                   "predict.batch", "predict.batch_process", "predict.memory", "reference.macro_f1", "reference.fit", "reference.predict"}
 
 

@@ -130,7 +130,8 @@ def test_interrupt_marks_the_run_killed_and_keeps_the_old_export(tmp_path: Path)
     path = _setup(tmp_path, n_jobs=2)
     export = tmp_path / "models" / "stance-classifier"
     export.mkdir(parents=True)
-    (export / "metadata.json").write_text('{"old": true}', encoding="utf-8")
+    old = {"old": True, "model_file": "model.skops", "sha256": "0" * 64, "labels": []}  # an earlier export's marker
+    (export / "metadata.json").write_text(json.dumps(old), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     proc = subprocess.Popen([sys.executable, "-m", "training", "train", "-c", str(path)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -144,7 +145,7 @@ def test_interrupt_marks_the_run_killed_and_keeps_the_old_export(tmp_path: Path)
     rest = proc.communicate(timeout=300)
     assert proc.returncode == 130, (seen, rest)
     assert "interrupted" in rest[1]
-    assert json.loads((export / "metadata.json").read_text()) == {"old": True}
+    assert json.loads((export / "metadata.json").read_text()) == old
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
