@@ -28,6 +28,18 @@ def _by(dd: dict[str, dict[str, Counter[Any]]], column: str) -> str:
     return _table([column] + list(dd) + ["all"], rows)
 
 
+def _mix(info: dict[str, Any], column: str) -> str:
+    """Label shares within each episode or register (all splits), from the build's info."""
+    mix = (info.get("label_mix") or {}).get(column) or {}
+    if not mix:
+        return ""
+    rows = []
+    for key, counts in sorted(mix.items(), key=lambda kv: -sum(kv[1].values())):
+        total = sum(counts.values())
+        rows.append([key or "(none)", total, *(f"{counts.get(lb, 0) / total:.0%}" for lb in LABELS)])
+    return f"Label mix per {column}:\n\n" + _table([column, "sentences", *LABELS], rows)
+
+
 def render_card(dd: dict[str, dict[str, Counter[Any]]], info: dict[str, Any], lf_table: list[dict[str, Any]]) -> str:
     """Markdown card: sources, counts per split, label, episode and register, agreement, LFs.
 
@@ -86,9 +98,13 @@ def render_card(dd: dict[str, dict[str, Counter[Any]]], info: dict[str, Any], lf
         "",
         _by(dd, "episode"),
         "",
+        _mix(info, "episode"),
+        "",
         "## Registers",
         "",
         _by(dd, "register"),
+        "",
+        _mix(info, "register"),
         "",
         "## Inter-annotator agreement",
         "",

@@ -446,11 +446,12 @@ def _build(
     cross = sum(1 for i, j in pairs if keep[i] and keep[j] and row_split[i] != row_split[j])
     audit = {"documents_in_several_splits": several, "near_duplicates_across_splits": cross}
 
+    label_mix = _label_mix(meta_of(corpus.doc_ids, metadata), doc[kept], labels[kept])
     cfg_hash = config_hash(config)
     fp = Fingerprint(cfg_hash)
     features = _features()
     schema = features.arrow_schema
-    meta = [(metadata.get(d, {}).get("episode", ""), metadata.get(d, {}).get("register", "")) for d in corpus.doc_ids]
+    meta = meta_of(corpus.doc_ids, metadata)
     start, end = corpus.column("start"), corpus.column("end")
     sizes: dict[str, int] = {}
     counts: dict[str, dict[str, Counter[Any]]] = {}
@@ -518,6 +519,7 @@ def _build(
         "episodes": len({meta[d][0] for d in set(doc[kept].tolist())} - {""}),
         "metadata_documents": len(metadata),
         "hard_cases": _hard_cases(gold_rows),
+        "label_mix": label_mix,
     }
     (tmp / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     with open(tmp / LF_FILE, "w", newline="", encoding="utf-8") as fh:
@@ -526,6 +528,21 @@ def _build(
         writer_csv.writerows(lf_table)
     (tmp / "README.md").write_text(render_card(counts, info, lf_table), encoding="utf-8")
     return fingerprint, info, lf_table
+
+
+def meta_of(doc_ids: list[str], metadata: dict[str, dict[str, str]]) -> list[tuple[str, str]]:
+    """(episode, register) of each document, empty where the metadata does not name it."""
+    return [(metadata.get(d, {}).get("episode", ""), metadata.get(d, {}).get("register", "")) for d in doc_ids]
+
+
+def _label_mix(meta: list[tuple[str, str]], doc: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, dict[str, int]]]:
+    """Label counts of the kept sentences per episode and per register."""
+    out: dict[str, dict[str, dict[str, int]]] = {"episode": {}, "register": {}}
+    for (d, label), count in Counter(zip(doc.tolist(), labels.tolist())).items():
+        for col, key in zip(("episode", "register"), meta[d]):
+            bucket = out[col].setdefault(key, {})
+            bucket[LABELS[label]] = bucket.get(LABELS[label], 0) + count
+    return {c: {k: dict(sorted(v.items())) for k, v in sorted(m.items())} for c, m in out.items()}
 
 
 def _hard_cases(rows: list[Any]) -> dict[str, Any]:
