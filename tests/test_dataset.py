@@ -144,3 +144,13 @@ def test_split_files_match_what_datasets_itself_saves(seeds: Path, tmp_path: Pat
         assert ours == theirs, name
     loaded = datasets.load_from_disk(str(tmp_path / "ds"))
     assert loaded["train"].features == features and loaded["train"].num_rows > 0
+
+
+def test_the_card_reports_the_label_mix_per_episode_and_register(seeds: Path, tmp_path: Path) -> None:
+    result = build_dataset(CFG, seeds=seeds, out=tmp_path / "ds")
+    mix = result.info["label_mix"]
+    # seedkit: two saudi-iran documents, each with one sentence of every label
+    assert mix["episode"]["saudi-iran"] == {"against": 2, "favor": 2, "neutral": 2}
+    assert mix["register"]["wire"] == {"against": 1, "favor": 1, "neutral": 1}
+    card = (tmp_path / "ds" / "README.md").read_text(encoding="utf-8")
+    assert "Label mix per episode" in card and "| saudi-iran | 6 | 33% | 33% | 33% |" in card
