@@ -59,12 +59,12 @@ def test_every_sentence_is_gold_and_every_annotation_matches(built: tuple[object
 
 def test_size_and_label_shares() -> None:
     docs = list_documents(SEEDS, CFG.reader)
-    assert len(docs) >= 81
+    assert len(docs) >= 181
     rows = gold_rows()
-    assert len(rows) >= 2500
+    assert len(rows) >= 6000
     shares = Counter(r["label"] for r in rows)
     for label in LABELS:
-        assert shares[label] / len(rows) >= 0.25, (label, shares)
+        assert 0.25 <= shares[label] / len(rows) <= 0.40, (label, shares)
 
 
 def test_hard_cases_and_stance_words_in_every_class() -> None:
@@ -91,7 +91,7 @@ def test_metadata_covers_every_document_and_episodes_are_broad() -> None:
     registers = defaultdict(set)
     for m in meta:
         registers[m["episode"]].add(m["register"])
-    assert len(registers) >= 25
+    assert len(registers) >= 45
     for episode, regs in registers.items():
         assert sum(m["episode"] == episode for m in meta) >= 2, episode
         assert len(regs) >= 2, (episode, regs)
@@ -207,3 +207,34 @@ def test_no_two_documents_share_a_template() -> None:
                 if first != doc.doc_id:
                     clashes.append((*key, first, doc.doc_id))
     assert clashes == []
+
+
+def test_the_corpus_v2_documents_were_labelled_twice_with_kappa_above_0_8() -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    rows = [json.loads(line) for line in (SEEDS / "agreement.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    v2 = [r for r in rows if r["doc_id"][:3].isdigit() and int(r["doc_id"][:3]) >= 100]
+    assert len(v2) >= 600
+    assert cohen_kappa_score([r["first"] for r in v2], [r["second"] for r in v2]) >= 0.8
+    gold = {}
+    for path in SEEDS.glob(f"*{CFG.reader.gold_suffix}"):
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        gold[path.name.removesuffix(CFG.reader.gold_suffix)] = lines
+    for r in v2:  # every adjudicated label is the gold label of that very sentence
+        line = gold[r["doc_id"]][r["index"]]
+        assert (line["text"], line["label"]) == (r["text"], r["adjudicated"]), r
+
+
+def test_corpus_v2_adds_twenty_episodes_and_documents_of_every_length() -> None:
+    with open(SEEDS / CFG.reader.metadata_file, encoding="utf-8", newline="") as fh:
+        meta = list(csv.DictReader(fh))
+    first = {m["episode"] for m in meta if int(m["id"][:3]) < 100}
+    v2 = [m for m in meta if int(m["id"][:3]) >= 100]
+    assert len(v2) >= 90 and len({m["episode"] for m in v2} - first) >= 20
+    sizes = [len(gold_rows_of(m["id"])) for m in v2]
+    assert min(sizes) <= 8 and max(sizes) >= 70
+
+
+def gold_rows_of(doc_id: str) -> list[str]:
+    path = SEEDS / f"{doc_id}{CFG.reader.gold_suffix}"
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
