@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.stance-installed
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock --config-settings editable_mode=compat -e '.[dev,dvc]'
+	$(BIN)/python -m pip install -qq -c requirements.lock -e '.[dev,dvc]'
 	touch $(STAMP)
 
 install: $(STAMP)
