@@ -43,7 +43,7 @@ def test_mark_scopes_marks_negation_and_modality_until_punctuation_or_contrast()
 def test_registry_names_and_parameters() -> None:
     assert {"logreg", "linear_svc", "complement_nb", "sgd", "ridge", "random_forest", "knn", "dummy",
             "rules"} <= set(reg.CLASSIFIERS)
-    assert {"word", "char", "word_char", "negation", "none"} == set(reg.FEATURES)
+    assert {"word", "char", "word_char", "negation", "embedding", "none"} == set(reg.FEATURES)
     assert "seed" not in reg.CLASSIFIERS["logreg"].param_names
     assert "C" in reg.CLASSIFIERS["logreg"].param_names
     assert reg.CLASSIFIERS["knn"].defaults["n_neighbors"] == 15
@@ -73,7 +73,9 @@ def test_every_classifier_fits_predicts_probabilities_and_round_trips_through_sk
     params = dict(SMALL.get(classifier, {}))
     if classifier == "rules":
         params.update(_lexicons())
-    model = reg.assemble(reg.build_features(features, {}), reg.build_classifier(classifier, params, seed=3))
+    # Encoder features with the small hashing encoder here; tests/test_encoders.py runs the real one.
+    fparams = {"encoder": "hashing", "nonnegative": classifier == "complement_nb"} if features == "embedding" else {}
+    model = reg.assemble(reg.build_features(features, fparams), reg.build_classifier(classifier, params, seed=3))
     reg.fit(model, texts, labels)
     assert sorted(model.classes_) == sorted(LABELS)  # string labels in, label names out
     proba = model.predict_proba(texts)

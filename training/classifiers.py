@@ -204,6 +204,13 @@ def _negation(ngram_min: int = 1, ngram_max: int = 2, min_df: int = 1, max_featu
     return Pipeline([("mark", marker), ("tfidf", _word(ngram_min, ngram_max, min_df, max_features))])
 
 
+def _embedding(encoder: str = "all-MiniLM-L6-v2", batch_size: int = 64, nonnegative: bool = False) -> Any:
+    from training import encoders
+
+    encoders.spec(encoder)  # an unknown name fails here, with the list of known ones
+    return encoders.__getattr__("SentenceEmbedder")(encoder=encoder, batch_size=batch_size, nonnegative=nonnegative)
+
+
 def _no_features() -> None:
     return None
 
@@ -323,6 +330,8 @@ FEATURES: dict[str, Component] = {
         Component("char", "character 2-5-gram TF-IDF (within word boundaries)", _char, cost=2.5),
         Component("word_char", "union of word and character TF-IDF", _word_char, cost=3.0),
         Component("negation", "word TF-IDF over text with negation/modality scopes marked", _negation),
+        Component("embedding", "sentence-encoder vectors (feature_params.encoder picks the encoder)", _embedding,
+                  cost=0.3),
         Component("none", "raw sentences (for classifiers that read text themselves)", _no_features),
     )
 }

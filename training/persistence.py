@@ -131,6 +131,7 @@ TRUSTED_TYPES: list[str] = [
     "training.classifiers.NegationScopeMarker",
     "training.classifiers.CompactTfidfVectorizer",
     "training.rules.RuleClassifier",
+    "training.encoders.SentenceEmbedder",  # stores the encoder's name and weights sha256, not the weights
 ]
 
 _TRUSTED = frozenset(TRUSTED_TYPES)

@@ -85,6 +85,10 @@ class CandidateConfig(Strict):
             if both:
                 raise ValueError(f"'{both[0]}' is both fixed in {where}params and searched in {where}search "
                                  "(keep one)")
+        if (self.classifier == "complement_nb" and self.features == "embedding"
+                and self.feature_params.get("nonnegative") is not True):
+            raise ValueError("classifier 'complement_nb' needs non-negative features and encoder vectors have "
+                             "negative values (set feature_params: {nonnegative: true}, which maps them to [0, 1])")
         return self
 
     @property
