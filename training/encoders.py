@@ -187,9 +187,20 @@ def uncached() -> Iterator[None]:
             os.environ[CACHE_ENV] = env
 
 
-def set_threads(n: int | None) -> None:
-    """CPU threads torch may use for encoding (``None``: torch's default)."""
+@contextlib.contextmanager
+def threads(n: int | None) -> Iterator[None]:
+    """CPU threads torch may use for encoding inside the block (``None``: torch's default)."""
+    saved = _STATE["threads"]
     _STATE["threads"] = n
+    try:
+        yield
+    finally:
+        _STATE["threads"] = saved
+        if saved is None and "torch" in sys.modules and _DEFAULT_THREADS:
+            sys.modules["torch"].set_num_threads(_DEFAULT_THREADS[0])
+
+
+_DEFAULT_THREADS: list[int] = []
 
 
 # ---------------------------------------------------------------- encoding
@@ -246,8 +257,9 @@ def _neural(name: str, texts: Sequence[str], batch_size: int) -> Any:
     model = load(name)
     import torch
 
-    if _STATE["threads"]:
-        torch.set_num_threads(int(_STATE["threads"]))
+    if not _DEFAULT_THREADS:
+        _DEFAULT_THREADS.append(torch.get_num_threads())
+    torch.set_num_threads(int(_STATE["threads"] or _DEFAULT_THREADS[0]))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), spec(name).dim), dtype=np.float32)
     quiet = len(texts) <= batch_size or not sys.stderr.isatty()

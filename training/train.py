@@ -203,6 +203,7 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
         problems.append(f"training_data is '{cfg.training_data}' but {data.source} has no weak labels "
                         f"(set training_data: gold in {where}, or build the dataset with unannotated documents)")
     min_train = _smallest_training_fold(data, cfg) if not problems else 0
+    problems += _encoder_problems(cfg)
     for cand in cfg.candidates:
         for cp, fp in _grid(cand):
             shown = ", ".join(f"{a}={b!r}" for a, b in {**cp, **fp}.items()) or "defaults"
@@ -227,6 +228,38 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
                                 f"than the {min_train} training sentences of the smallest fold (lower it)")
     if problems:
         raise StanceError(*problems)
+
+
+def _encoder_problems(cfg: TrainConfig) -> list[str]:
+    """One line per sentence encoder the candidates use that cannot be loaded here."""
+    from training import encoders
+
+    out: list[str] = []
+    for name in sorted({n for cand in cfg.candidates for n in cand.encoders}):
+        try:
+            encoders.require(name)
+        except StanceError as exc:
+            out += [line for line in exc.problems if line not in out]
+    return out
+
+
+def _warm_encoders(cfg: TrainConfig, data: Data, say: Progress) -> None:
+    """Encode every sentence of the pool and of test once per encoder in use, before any worker starts.
+
+    The workers then read the vectors from the cache instead of each encoding them again.
+    """
+    from training import encoders
+
+    names = sorted({n for cand in cfg.candidates for n in cand.encoders})
+    if not names:
+        return
+    encoders.use_cache(cfg.embedding_cache)
+    texts = list(dict.fromkeys([*data.texts, *data.test_texts]))
+    for name in names:
+        t0 = time.perf_counter()
+        encoders.embed(name, texts)
+        say(f"encoder {name}: {len(texts)} sentences ready in {time.perf_counter() - t0:.1f} s "
+            f"(cache: {cfg.embedding_cache or 'memory only'})")
 
 
 def _smallest_training_fold(data: Data, cfg: TrainConfig) -> int:
@@ -363,9 +396,13 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     t0 = time.perf_counter()
     entry.weighted = reg.fit(model, [data.texts[j] for j in rows], data.labels[rows].tolist(), w)
     entry.fit_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    entry.test_proba = model.predict_proba(data.test_texts)
-    elapsed = time.perf_counter() - t0
+    from training import encoders
+
+    # Prediction speed with every sentence really encoded: the cache would flatter encoder models.
+    with encoders.uncached():
+        t0 = time.perf_counter()
+        entry.test_proba = model.predict_proba(data.test_texts)
+        elapsed = time.perf_counter() - t0
     entry.predict_per_second = len(data.test_texts) / elapsed if elapsed > 0 else math.inf
     entry.test_pred = [str(p) for p in model.predict(data.test_texts)]
     gold = data.test_labels.tolist()
@@ -374,7 +411,8 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     entry.confusion = metrics.confusion(gold, entry.test_pred)
     entry.classes = [str(c) for c in model.classes_]
     entry.model_bytes = dump_bytes(model)
-    entry.size_bytes = len(entry.model_bytes)
+    # What serving needs: the model file plus the encoder weights it references.
+    entry.size_bytes = len(entry.model_bytes) + sum(int(e.get("bytes", 0)) for e in encoders.referenced(model))
     entry.model = model
     from training.charts import confusion_png
 
@@ -428,6 +466,9 @@ def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, se
           eval_splits: list[tuple[Any, Any]], cfg: TrainConfig, parent_pid: int) -> tuple[Entry, float, float]:
     """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
     _yield_to_parent(parent_pid)
+    from training import encoders
+
+    encoders.use_cache(cfg.embedding_cache)
     if _CACHE["token"] != token:
         _CACHE["token"], _CACHE["features"] = token, _Features(data)
     feats: _Features = _CACHE["features"]
@@ -437,7 +478,7 @@ def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, se
     t0 = time.perf_counter()
     # One BLAS thread in every task, whatever the number of workers: no oversubscription of
     # the cores, and the same floating-point summation order (so the same scores) for any n_jobs.
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), encoders.threads(1):  # torch too: one thread per task
         entry = evaluate(data, cand, mode, key, feats, search_splits, eval_splits, cfg)
     return entry, time.perf_counter() - t0, time.time()
 
@@ -470,6 +511,7 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     import uuid
 
     say = progress or (lambda _msg: None)
+    _warm_encoders(cfg, data, say)
     search_splits = make_splits(data, cfg.cv.folds, cfg.seed)
     eval_splits = [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r)]
     modes = _modes(cfg)

@@ -92,6 +92,20 @@ class CandidateConfig(Strict):
         return self
 
     @property
+    def encoders(self) -> tuple[str, ...]:
+        """Names of the sentence encoders this candidate uses (its grid included), sorted."""
+        from training.classifiers import CLASSIFIERS, FEATURES
+
+        found: set[str] = set()
+        for comp, fixed, grid in ((FEATURES[self.features], self.feature_params, self.feature_search),
+                                  (CLASSIFIERS[self.classifier], self.params, self.search)):
+            if "encoder" not in comp.param_names:
+                continue
+            values = grid.get("encoder") or (fixed.get("encoder", comp.defaults["encoder"]),)
+            found.update(str(v) for v in values)
+        return tuple(sorted(found))
+
+    @property
     def grid_size(self) -> int:
         """Number of parameter combinations the search tries."""
         size = 1
@@ -156,6 +170,8 @@ class TrainConfig(Strict):
     training_data: Literal["gold", "gold+weak", "both"] = Field(
         "gold", description="train on gold labels, on gold plus weak labels weighted by confidence, or compare both"
     )
+    embedding_cache: str | None = Field(
+        "data/embeddings", description="folder of the sentence-vector cache shared by every run (null: no disk cache)")
     cv: CVConfig = CVConfig()
     comparison: ComparisonConfig = ComparisonConfig()
     tracking: TrackingConfig = TrackingConfig()
