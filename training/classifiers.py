@@ -301,6 +301,22 @@ def _rules(seed: int, lexicons: dict[str, Any] | None = None, label_model: str =
     return RuleClassifier(lexicons=lexicons, label_model=label_model)
 
 
+def _soft_vote(seed: int, tfidf: str = "word_char", tfidf_C: float = 8.0, encoder: str = "all-MiniLM-L6-v2",
+               embed_C: float = 2.0, tfidf_weight: float = 0.5) -> Any:
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.pipeline import Pipeline
+
+    if tfidf not in ("word", "char", "word_char", "negation"):
+        raise ValueError(f"tfidf must be one of word, char, word_char, negation (got {tfidf!r})")
+    if not 0.0 <= tfidf_weight <= 1.0:
+        raise ValueError(f"tfidf_weight must be between 0 and 1 (got {tfidf_weight})")
+    # Each member is a whole text-in pipeline, so each is fitted on the fold's sentences like any
+    # candidate; the vote averages their probabilities.
+    members = [("tfidf", Pipeline([("features", FEATURES[tfidf].build()), ("clf", _logreg(seed, C=tfidf_C))])),
+               ("encoder", Pipeline([("features", _embedding(encoder)), ("clf", _logreg(seed, C=embed_C))]))]
+    return VotingClassifier(members, voting="soft", weights=[tfidf_weight, 1.0 - tfidf_weight])
+
+
 @dataclass(frozen=True)
 class Component:
     """One registry entry: a builder and what the leaderboard needs to know about it."""
@@ -346,6 +362,8 @@ CLASSIFIERS: dict[str, Component] = {
         Component("ridge", "ridge classifier with calibrated probabilities", _ridge, cost=1.2),
         Component("random_forest", "random forest on a truncated-SVD reduction", _random_forest, cost=4.0),
         Component("knn", "k nearest neighbours (cosine)", _knn, cost=0.3),
+        Component("soft_vote", "soft vote of TF-IDF logistic regression and encoder-vector logistic regression",
+                  _soft_vote, needs_features=False, cost=5.0),
         Component("dummy", "prior-class baseline (the floor)", _dummy, needs_features=False, baseline=True,
                   cost=0.01),
         Component("rules", "the dataset builder's labelling functions and label model", _rules,
@@ -391,8 +409,10 @@ def weight_keyword(estimator: Any, prefix: str = "") -> str | None:
     if isinstance(estimator, Pipeline):
         name, last = estimator.steps[-1]
         return weight_keyword(last, f"{prefix}{name}__")
-    # The rule classifier accepts the keyword for compatibility but ignores it.
-    if has_fit_parameter(estimator, "sample_weight") and type(estimator).__name__ != "RuleClassifier":
+    # The rule classifier accepts the keyword for compatibility but ignores it; a vote would hand
+    # it to pipelines, which take it only by step name.
+    if has_fit_parameter(estimator, "sample_weight") and type(estimator).__name__ not in ("RuleClassifier",
+                                                                                           "VotingClassifier"):
         return f"{prefix}sample_weight"
     return None
 

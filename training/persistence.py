@@ -119,6 +119,8 @@ TRUSTED_TYPES: list[str] = [
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._voting.VotingClassifier",
+    "sklearn.utils._bunch.Bunch",  # a dict with attribute access (the vote's named members)
     "sklearn._loss.loss.HalfBinomialLoss",
     "sklearn._loss.loss.HalfMultinomialLoss",
     "sklearn._loss._loss.CyHalfBinomialLoss",
