@@ -126,6 +126,10 @@ class ComparisonConfig(Strict):
     """How the best candidate is chosen and how a tie with it is decided."""
 
     metric: Literal["macro_f1", "f_avg"] = "macro_f1"
+    grouping: Literal["episode", "document"] = Field(
+        "episode", description="CV groups that pick the best: whole normalization episodes held out, or documents")
+    choose: Literal["best", "fastest_tied"] = Field(
+        "best", description="champion: the best candidate, or the fastest to predict among those tied with it")
     method: Literal["corrected_ttest", "bootstrap"] = "corrected_ttest"
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     bootstrap_samples: int = Field(2000, ge=100)
@@ -157,6 +161,12 @@ def _default_candidates() -> tuple[CandidateConfig, ...]:
         c(name="ridge-word", features="word", classifier="ridge", search={"alpha": (0.3, 1.0, 3.0)}),
         c(name="random_forest-word", features="word", classifier="random_forest"),
         c(name="knn-word", features="word", classifier="knn", search={"n_neighbors": (5, 15)}),
+        c(name="logreg-minilm", features="embedding", classifier="logreg",
+          feature_params={"encoder": "all-MiniLM-L6-v2"}, search={"C": (1.0, 4.0)}),
+        c(name="knn-minilm", features="embedding", classifier="knn",
+          feature_params={"encoder": "all-MiniLM-L6-v2"}, search={"n_neighbors": (5, 15)}),
+        c(name="vote-word_char+minilm", features="none", classifier="soft_vote",
+          params={"tfidf": "word_char", "encoder": "all-MiniLM-L6-v2"}),
     )
 
 
