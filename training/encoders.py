@@ -203,6 +203,11 @@ def threads(n: int | None) -> Iterator[None]:
 _DEFAULT_THREADS: list[int] = []
 
 
+def set_default_threads(n: int) -> None:
+    """Threads torch uses outside :func:`threads` blocks in this process (a worker sharing the cores)."""
+    _DEFAULT_THREADS[:] = [n]
+
+
 # ---------------------------------------------------------------- encoding
 
 
@@ -386,7 +391,7 @@ OWN_TYPES: tuple[str, ...] = (f"{__name__}.SentenceEmbedder",)
 
 
 def embedders(estimator: Any) -> list[Any]:
-    """Every fitted :class:`SentenceEmbedder` inside ``estimator`` (pipelines, unions, ensembles)."""
+    """Every encoder user inside ``estimator`` (embedders, fine-tuned encoders; in pipelines and ensembles)."""
     found: list[Any] = []
     seen: set[int] = set()
     stack = [estimator]
@@ -395,7 +400,7 @@ def embedders(estimator: Any) -> list[Any]:
         if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float)):
             continue
         seen.add(id(obj))
-        if type(obj).__name__ == "SentenceEmbedder" and hasattr(obj, "encoder"):
+        if type(obj).__name__ in ("SentenceEmbedder", "FineTunedEncoder") and hasattr(obj, "encoder"):
             found.append(obj)
         elif isinstance(obj, dict):
             stack.extend(obj.values())
@@ -408,7 +413,7 @@ def embedders(estimator: Any) -> list[Any]:
 
 def referenced(estimator: Any) -> list[dict[str, Any]]:
     """What an export records about the encoders ``estimator`` uses (one entry per encoder)."""
-    names = sorted({e.encoder for e in embedders(estimator)} | set(getattr(estimator, "encoders_", ())))
+    names = sorted({e.encoder for e in embedders(estimator)})
     return [describe(n) for n in names]
 
 

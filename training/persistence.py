@@ -134,6 +134,7 @@ TRUSTED_TYPES: list[str] = [
     "training.classifiers.CompactTfidfVectorizer",
     "training.rules.RuleClassifier",
     "training.encoders.SentenceEmbedder",  # stores the encoder's name and weights sha256, not the weights
+    "training.finetune.FineTunedEncoder",  # tuned layers and head as numpy arrays, the rest by reference
 ]
 
 _TRUSTED = frozenset(TRUSTED_TYPES)
@@ -384,6 +385,10 @@ def write_export(
             "libraries": library_versions(),
         }
     )
+    from training.encoders import referenced
+
+    if referenced(estimator):  # encoder weights are referenced by sha256, not copied (checked by read_export)
+        meta["encoders"] = referenced(estimator)
     with _export_lock(directory):
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=directory.parent))
         try:
@@ -452,6 +457,9 @@ def read_export(directory: str | Path) -> tuple[Any, dict[str, Any]]:
             f"{meta['sha256'][:12]}... (refused; export the model again with `stance train`)"
         )
     estimator = load_model_file(model_path)
+    from training.encoders import verify_export
+
+    verify_export(estimator, meta, str(directory))  # referenced encoder weights: sha256 as recorded
     _warn_versions(meta, directory)
     return estimator, meta
 
