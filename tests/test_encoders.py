@@ -131,3 +131,20 @@ def test_an_export_records_the_encoder_and_refuses_other_weights(tmp_path: Path)
     (out / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(StanceError, match="disagree on the weights of encoder 'hashing'"):
         read_export(out)
+
+
+def test_training_with_a_missing_encoder_stops_before_any_fit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from trainkit import make_dataset, small_config
+
+    from training.train import check_plan, prepare
+
+    missing = encoders.EncoderSpec("ghost", "not installed", 8, package="no_such_encoder_pkg", pip="no-such-encoder")
+    monkeypatch.setitem(encoders.ENCODERS, "ghost", missing)
+    cfg = small_config(tmp_path, candidates=[{"name": "lr-ghost", "features": "embedding", "classifier": "logreg",
+                                              "feature_params": {"encoder": "ghost"}}])
+    with pytest.raises(StanceError) as err:
+        check_plan(cfg, prepare(*make_dataset(n_docs=12), "tiny"))
+    assert "encoder 'ghost' is not installed (pip install no-such-encoder)" in err.value.problems

@@ -619,8 +619,13 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg, os.getpid()) for i in order]
     started = time.time()
     if cfg.n_jobs > 1:
+        import warnings
+
         from joblib import Parallel, delayed
 
+        # loky replaces a worker whose memory grew (an encoder loaded for the speed measurement)
+        # and warns about it; results are unaffected, so the warning is noise for the user.
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
         # Workers start on this call; results come back in order through the generator.
         results: Any = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
             delayed(_task)(*a) for a in args)
