@@ -102,14 +102,14 @@ def backends(dataset: str, lines: str, work: str, rounds: int, pool: int) -> dic
     """Speed of the three backends on the same sentences, and the quality of their vectors."""
     import statistics
 
-    from training import encoders
+    from training import encoder_runtime, encoders
 
     encoders.use_cache(None)
     texts = [t for t in Path(lines).read_text(encoding="utf-8").splitlines() if t.strip()]
     fp32, int8 = _onnx(Path(work))
     coders = {"st": lambda t: encoders.embed(ENCODER, t), "onnx_fp32": _ort_encoder(fp32, 2),
               "onnx_int8": _ort_encoder(int8, 2)}
-    with encoders.uncached(), encoders.threads(2):
+    with encoders.uncached(), encoder_runtime.threads(2):
         for name, fn in coders.items():
             fn(texts[:8])  # load and warm each once
         speeds: dict[str, list[float]] = {k: [] for k in coders}

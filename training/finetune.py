@@ -28,12 +28,12 @@ def _base(name: str) -> tuple[Any, Any]:
     """The tokenizer and the plain transformer of ``name``, loaded offline from its package."""
     if name not in _NETS:
         encoders.require(name)
-        encoders._offline()
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from training import encoder_runtime
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        encoder_runtime.offline()
+        encoder_runtime.quiet_hf()
+        from transformers import AutoModel, AutoTokenizer
+
         folder = str(encoders.model_dir(name))
         _NETS[name] = (AutoTokenizer.from_pretrained(folder, local_files_only=True),
                        AutoModel.from_pretrained(folder, local_files_only=True).eval())
@@ -94,122 +94,122 @@ def _upper(model: Any, x: Any, mask: Any, frozen: int) -> Any:
     return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
 
 
+class _FineTuned:
+    """Fine-tunes the top ``train_layers`` layers of an encoder and a linear head on labelled sentences."""
+
+    def __init__(self, encoder: str = encoders.DEFAULT_ENCODER, epochs: int = 3, learning_rate: float = 1e-4,
+                 batch_size: int = 32, max_length: int = 64, train_layers: int = 1, seed: int = 0) -> None:
+        self.encoder = encoder
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.train_layers = train_layers
+        self.seed = seed
+
+    def _frozen(self) -> int:
+        return len(_layers(_base(self.encoder)[1])) - self.train_layers
+
+    def _network(self) -> tuple[Any, Any]:
+        """A private copy of the top layers with the tuned weights, and the head."""
+        import copy
+
+        import torch
+
+        net = getattr(self, "_net", None)
+        if net is None:
+            _, model = _base(self.encoder)
+            upper = copy.deepcopy(model)
+            if hasattr(self, "tuned_"):
+                upper.load_state_dict({k: torch.from_numpy(v) for k, v in self.tuned_.items()}, strict=False)
+            head = torch.nn.Linear(model.config.hidden_size, len(getattr(self, "classes_", [0, 0, 0])))
+            if hasattr(self, "head_weight_"):
+                head.weight.data = torch.from_numpy(self.head_weight_.copy())
+                head.bias.data = torch.from_numpy(self.head_bias_.copy())
+            net = self._net = (upper, head)
+        return net
+
+    def fit(self, X: Sequence[str], y: Sequence[Any], sample_weight: Any = None) -> Any:
+        """Train the head and the top layers (``sample_weight`` scales each sentence's loss)."""
+        import numpy as np
+        import torch
+
+        texts, labels = list(X), np.asarray(y)
+        self.classes_ = np.unique(labels)
+        self.weights_sha256_ = encoders.weights_sha256(self.encoder)
+        target = torch.from_numpy(np.searchsorted(self.classes_, labels)).long()
+        weight = torch.ones(len(texts)) if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
+        counts = np.bincount(target.numpy(), minlength=len(self.classes_))
+        balance = torch.as_tensor(len(texts) / (len(self.classes_) * np.maximum(counts, 1)), dtype=torch.float32)
+        torch.manual_seed(self.seed)
+        for attr in ("_net", "tuned_", "head_weight_", "head_bias_"):
+            self.__dict__.pop(attr, None)
+        frozen = self._frozen()
+        states = _lower_states(self.encoder, texts, frozen, self.max_length, keep=True)
+        upper, head = self._network()
+        params = [p for layer in list(_layers(upper))[frozen:] for p in layer.parameters()] + list(head.parameters())
+        opt = torch.optim.AdamW(params, lr=self.learning_rate)
+        rng = np.random.default_rng(self.seed)
+        upper.train()
+        for _epoch in range(self.epochs):
+            order = rng.permutation(len(texts))
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                x, mask = _batch([states[i] for i in rows])
+                logits = head(_upper(upper, x, mask, frozen))
+                loss = torch.nn.functional.cross_entropy(logits, target[rows], weight=balance, reduction="none")
+                loss = (loss * weight[rows]).sum() / weight[rows].sum().clamp(min=1e-9)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        upper.eval()
+        prefix = tuple(f"encoder.layer.{i}." for i in range(frozen, len(_layers(upper))))
+        self.tuned_ = {k: v.detach().numpy().copy() for k, v in upper.state_dict().items() if k.startswith(prefix)}
+        self.head_weight_ = head.weight.detach().numpy().copy()
+        self.head_bias_ = head.bias.detach().numpy().copy()
+        return self
+
+    def predict_proba(self, X: Sequence[str]) -> Any:
+        """Class probabilities, columns in the order of ``classes_``."""
+        import numpy as np
+        import torch
+
+        encoders.check_weights(self.encoder, self.weights_sha256_)
+        texts = list(X)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        frozen = self._frozen()
+        upper, head = self._network()
+        out = []
+        with torch.inference_mode():
+            states = _lower_states(self.encoder, texts, frozen, self.max_length, keep=False)
+            for start in range(0, len(texts), 64):
+                x, mask = _batch(states[start:start + 64])
+                out.append(torch.softmax(head(_upper(upper, x, mask, frozen)), dim=1).numpy())
+        return np.concatenate(out).astype(np.float64)
+
+    def predict(self, X: Sequence[str]) -> Any:
+        """The most probable class of each sentence."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The torch network is rebuilt from the package and the tuned arrays; never stored.
+        state = super().__getstate__()  # scikit-learn's, which records its version  # type: ignore[misc]
+        return {k: v for k, v in state.items() if k != "_net"}
+
+
 _CLASSES: dict[str, type] = {}
 
 
 def _classes() -> dict[str, type]:
-    """Define (once) the estimator class; it needs scikit-learn's base classes."""
-    if _CLASSES:
-        return _CLASSES
-    from sklearn.base import BaseEstimator, ClassifierMixin
+    """Make (once) the scikit-learn class from :class:`_FineTuned`; it needs scikit-learn's base classes."""
+    if not _CLASSES:
+        from sklearn.base import BaseEstimator, ClassifierMixin
 
-    class FineTunedEncoder(ClassifierMixin, BaseEstimator):
-        """Fine-tunes the top ``train_layers`` layers of an encoder and a linear head on labelled sentences."""
-
-        def __init__(self, encoder: str = encoders.DEFAULT_ENCODER, epochs: int = 3, learning_rate: float = 1e-4,
-                     batch_size: int = 32, max_length: int = 64, train_layers: int = 1, seed: int = 0) -> None:
-            self.encoder = encoder
-            self.epochs = epochs
-            self.learning_rate = learning_rate
-            self.batch_size = batch_size
-            self.max_length = max_length
-            self.train_layers = train_layers
-            self.seed = seed
-
-        def _frozen(self) -> int:
-            return len(_layers(_base(self.encoder)[1])) - self.train_layers
-
-        def _network(self) -> tuple[Any, Any]:
-            """A private copy of the top layers with the tuned weights, and the head."""
-            import copy
-
-            import torch
-
-            net = getattr(self, "_net", None)
-            if net is None:
-                _, model = _base(self.encoder)
-                upper = copy.deepcopy(model)
-                if hasattr(self, "tuned_"):
-                    upper.load_state_dict({k: torch.from_numpy(v) for k, v in self.tuned_.items()}, strict=False)
-                head = torch.nn.Linear(model.config.hidden_size, len(getattr(self, "classes_", [0, 0, 0])))
-                if hasattr(self, "head_weight_"):
-                    head.weight.data = torch.from_numpy(self.head_weight_.copy())
-                    head.bias.data = torch.from_numpy(self.head_bias_.copy())
-                net = self._net = (upper, head)
-            return net
-
-        def fit(self, X: Sequence[str], y: Sequence[Any], sample_weight: Any = None) -> Any:
-            """Train the head and the top layers (``sample_weight`` scales each sentence's loss)."""
-            import numpy as np
-            import torch
-
-            texts, labels = list(X), np.asarray(y)
-            self.classes_ = np.unique(labels)
-            self.weights_sha256_ = encoders.weights_sha256(self.encoder)
-            target = torch.from_numpy(np.searchsorted(self.classes_, labels)).long()
-            weight = torch.ones(len(texts)) if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
-            counts = np.bincount(target.numpy(), minlength=len(self.classes_))
-            balance = torch.as_tensor(len(texts) / (len(self.classes_) * np.maximum(counts, 1)), dtype=torch.float32)
-            torch.manual_seed(self.seed)
-            for attr in ("_net", "tuned_", "head_weight_", "head_bias_"):
-                self.__dict__.pop(attr, None)
-            frozen = self._frozen()
-            states = _lower_states(self.encoder, texts, frozen, self.max_length, keep=True)
-            upper, head = self._network()
-            params = [p for layer in list(_layers(upper))[frozen:] for p in layer.parameters()] + list(head.parameters())
-            opt = torch.optim.AdamW(params, lr=self.learning_rate)
-            rng = np.random.default_rng(self.seed)
-            upper.train()
-            for _epoch in range(self.epochs):
-                order = rng.permutation(len(texts))
-                for start in range(0, len(order), self.batch_size):
-                    rows = order[start:start + self.batch_size]
-                    x, mask = _batch([states[i] for i in rows])
-                    logits = head(_upper(upper, x, mask, frozen))
-                    loss = torch.nn.functional.cross_entropy(logits, target[rows], weight=balance, reduction="none")
-                    loss = (loss * weight[rows]).sum() / weight[rows].sum().clamp(min=1e-9)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-            upper.eval()
-            prefix = tuple(f"encoder.layer.{i}." for i in range(frozen, len(_layers(upper))))
-            self.tuned_ = {k: v.detach().numpy().copy() for k, v in upper.state_dict().items() if k.startswith(prefix)}
-            self.head_weight_ = head.weight.detach().numpy().copy()
-            self.head_bias_ = head.bias.detach().numpy().copy()
-            return self
-
-        def predict_proba(self, X: Sequence[str]) -> Any:
-            """Class probabilities, columns in the order of ``classes_``."""
-            import numpy as np
-            import torch
-
-            encoders.check_weights(self.encoder, self.weights_sha256_)
-            texts = list(X)
-            if not texts:
-                return np.zeros((0, len(self.classes_)))
-            frozen = self._frozen()
-            upper, head = self._network()
-            out = []
-            with torch.inference_mode():
-                states = _lower_states(self.encoder, texts, frozen, self.max_length, keep=False)
-                for start in range(0, len(texts), 64):
-                    x, mask = _batch(states[start:start + 64])
-                    out.append(torch.softmax(head(_upper(upper, x, mask, frozen)), dim=1).numpy())
-            return np.concatenate(out).astype(np.float64)
-
-        def predict(self, X: Sequence[str]) -> Any:
-            """The most probable class of each sentence."""
-            return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-        def __getstate__(self) -> dict[str, Any]:
-            # The torch network is rebuilt from the package and the tuned arrays; never stored.
-            return {k: v for k, v in self.__dict__.items() if k != "_net"}
-
-    for cls in (FineTunedEncoder,):
-        cls.__qualname__ = cls.__name__
-        cls.__module__ = __name__
-        globals()[cls.__name__] = cls
-        _CLASSES[cls.__name__] = cls
+        # skops stores ``module.qualname``: the class gets its public, module-level name.
+        cls = type("FineTunedEncoder", (_FineTuned, ClassifierMixin, BaseEstimator),
+                   {"__module__": __name__, "__doc__": _FineTuned.__doc__})
+        globals()["FineTunedEncoder"] = _CLASSES["FineTunedEncoder"] = cls
     return _CLASSES
 
 

@@ -46,9 +46,9 @@ def can_fork() -> bool:
 def _start_worker(model: Any) -> None:
     global _model
     _model = model
-    from training import encoders
+    from training import encoder_runtime
 
-    encoders.set_default_threads(1)  # one torch thread per worker: the workers share the cores
+    encoder_runtime.set_default_threads(1)  # one torch thread per worker: the workers share the cores
     # Ctrl-C reaches every process of the terminal's group; the parent alone handles it (and
     # stops the pool), so workers do not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

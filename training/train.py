@@ -460,15 +460,7 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     t0 = time.perf_counter()
     entry.weighted = reg.fit(model, [data.texts[j] for j in rows], data.labels[rows].tolist(), w)
     entry.fit_seconds = time.perf_counter() - t0
-    from training import encoders
-
-    # Prediction speed with every sentence really encoded: the cache would flatter encoder models.
-    with encoders.uncached():
-        model.predict_proba(data.test_texts[:1])  # loads an encoder once, outside the timing
-        t0 = time.perf_counter()
-        entry.test_proba = model.predict_proba(data.test_texts)
-        elapsed = time.perf_counter() - t0
-    entry.predict_per_second = len(data.test_texts) / elapsed if elapsed > 0 else math.inf
+    entry.test_proba, entry.predict_per_second = _timed_proba(model, data.test_texts)
     entry.test_pred = [str(p) for p in model.predict(data.test_texts)]
     gold = data.test_labels.tolist()
     entry.test = metrics.scores(gold, entry.test_pred)
@@ -476,13 +468,34 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     entry.confusion = metrics.confusion(gold, entry.test_pred)
     entry.classes = [str(c) for c in model.classes_]
     entry.model_bytes = dump_bytes(model)
-    # What serving needs: the model file plus the encoder weights it references.
-    entry.size_bytes = len(entry.model_bytes) + sum(int(e.get("bytes", 0)) for e in encoders.referenced(model))
+    entry.size_bytes = _serving_bytes(model, entry.model_bytes)
     entry.model = model
     from training.charts import confusion_png
 
     entry.confusion_png = confusion_png(entry.confusion, key, entry.test["macro_f1"])
     return entry
+
+
+def _timed_proba(model: Any, texts: list[str]) -> tuple[Any, float]:
+    """Probabilities of ``texts`` and sentences per second, every sentence encoded for real.
+
+    The vector cache would flatter encoder models; the encoder is loaded before the timing.
+    """
+    from training import encoders
+
+    with encoders.uncached():
+        model.predict_proba(texts[:1])
+        t0 = time.perf_counter()
+        proba = model.predict_proba(texts)
+        elapsed = time.perf_counter() - t0
+    return proba, (len(texts) / elapsed if elapsed > 0 else math.inf)
+
+
+def _serving_bytes(model: Any, model_bytes: bytes) -> int:
+    """What serving needs: the model file plus the encoder weights it references."""
+    from training import encoders
+
+    return len(model_bytes) + sum(int(e.get("bytes", 0)) for e in encoders.referenced(model))
 
 
 def compare(entries: list[Entry], cfg: TrainConfig, test_train_ratio: float) -> Entry:
@@ -524,6 +537,23 @@ def _groupings(cfg: TrainConfig, data: Data) -> list[str]:
     return [chosen, *other]
 
 
+def _all_splits(cfg: TrainConfig, data: Data) -> tuple[str, list[tuple[Any, Any]], dict[str, list[tuple[Any, Any]]]]:
+    """The choosing grouping, its search splits, and the scoring splits of every grouping computed."""
+    grouping = _grouping(cfg, data)
+    search = make_splits(data, cfg.cv.folds, cfg.seed, grouping)
+    scoring = {g: [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r, g)]
+               for g in _groupings(cfg, data)}
+    return grouping, search, scoring
+
+
+def _quiet_worker_restarts() -> None:
+    """Silence loky's warning when it replaces a worker whose memory grew (an encoder loaded to
+    time prediction): results are unaffected, so it is noise for the user."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
+
+
 def _modes(cfg: TrainConfig) -> list[str]:
     return {"gold": ["gold"], "gold+weak": ["gold+weak"], "both": ["gold", "gold+weak"]}[cfg.training_data]
 
@@ -555,7 +585,7 @@ def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, se
           eval_splits: dict[str, list[tuple[Any, Any]]], cfg: TrainConfig, parent_pid: int) -> tuple[Entry, float, float]:
     """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
     _yield_to_parent(parent_pid)
-    from training import encoders
+    from training import encoder_runtime, encoders
 
     encoders.use_cache(cfg.embedding_cache)
     if _CACHE["token"] != token:
@@ -567,7 +597,7 @@ def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, se
     t0 = time.perf_counter()
     # One BLAS thread in every task, whatever the number of workers: no oversubscription of
     # the cores, and the same floating-point summation order (so the same scores) for any n_jobs.
-    with threadpool_limits(limits=1), encoders.threads(1):  # torch too: one thread per task
+    with threadpool_limits(limits=1), encoder_runtime.threads(1):  # torch too: one thread per task
         entry = evaluate(data, cand, mode, key, feats, search_splits, eval_splits, cfg)
     return entry, time.perf_counter() - t0, time.time()
 
@@ -601,10 +631,7 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
 
     say = progress or (lambda _msg: None)
     _warm_encoders(cfg, data, say)
-    grouping = _grouping(cfg, data)
-    search_splits = make_splits(data, cfg.cv.folds, cfg.seed, grouping)
-    eval_splits = {g: [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r, g)]
-                   for g in _groupings(cfg, data)}
+    grouping, search_splits, eval_splits = _all_splits(cfg, data)
     modes = _modes(cfg)
     jobs = [(cand, mode) for cand in cfg.candidates for mode in modes]
     # Grouped by extractor so a worker reuses its cached fold matrices; costliest groups and
@@ -619,13 +646,9 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg, os.getpid()) for i in order]
     started = time.time()
     if cfg.n_jobs > 1:
-        import warnings
-
         from joblib import Parallel, delayed
 
-        # loky replaces a worker whose memory grew (an encoder loaded for the speed measurement)
-        # and warns about it; results are unaffected, so the warning is noise for the user.
-        warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
+        _quiet_worker_restarts()
         # Workers start on this call; results come back in order through the generator.
         results: Any = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
             delayed(_task)(*a) for a in args)
