@@ -19,8 +19,8 @@ from benchmarks.measure import Row, median, ratio, repeat, run, stance_exe
 PREDICT_MIN = 1000.0  # sentences/s of `stance predict --input` for an encoder champion (issue target)
 
 
-def _job(ctx: Context, *args: str, timeout: float = 3600) -> dict[str, Any]:
-    r = run([sys.executable, "-m", "benchmarks.encoder_job", *args], cwd=ctx.root, timeout=timeout)
+def _job(ctx: Context, *args: str, env: dict[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
+    r = run([sys.executable, "-m", "benchmarks.encoder_job", *args], cwd=ctx.root, env=env, timeout=timeout)
     if r.returncode != 0:
         raise RuntimeError(f"encoder job {args[0]} failed: {r.stderr.strip().splitlines()[-1:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -54,28 +54,39 @@ def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row
     return rows
 
 
-def _predict_row(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> Row:
-    row = Row("encoder.predict", f"`stance predict --input` {n:,} generated sentences, encoder champion (logreg-minilm)",
-              unit="sentences/s", reference_what="one python process: sentence-transformers encode + the same classifier",
-              target=f">= {PREDICT_MIN:,.0f} sentences/s", command="stance predict --model ENCODER_EXPORT --input GENERATED.txt")
-    folder = ctx.work / "encoder-export"
-    made = _job(ctx, "export", dataset, str(folder), str(pool))
-    out = ctx.work / "encoder-out.jsonl"
-    cli = stance_exe() + ["predict", "--model", str(folder), "--input", lines, "--output", str(out)]
-    plain = [sys.executable, "-m", "benchmarks.encoder_job", "plain", str(folder), lines]
-    runs = repeat(1 if ctx.sizes.train_quick else 3, lambda: run(cli, cwd=ctx.work, timeout=3600),
-                  lambda: run(plain, cwd=ctx.root, timeout=3600))
-    bad = [r for side in runs for r in side if r.returncode != 0]
-    if bad:
-        return row.failed(bad[0].stderr.strip().splitlines()[-1] if bad[0].stderr.strip() else "a run failed")
-    row.value = n / median([r.seconds for r in runs[0]])
-    row.reference = n / median([r.seconds for r in runs[1]])
-    row.ratio = ratio(row.value, row.reference)
-    row.ok = row.value >= PREDICT_MIN
-    row.runs = len(runs[0])
-    row.note = (f"whole processes on both sides (start, load, read, encode, write); the export's test macro-F1 "
-                f"{made['test_macro_f1']:.3f}")
-    return row
+def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> list[Row]:
+    """`stance predict` with a logreg-minilm export, encoder run by torch and by ONNX Runtime, against plain ST."""
+    env = {"STANCE_ONNX_DIR": str(ctx.work / "onnx")}
+    backends = ["torch"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
+    out, cmds, made = [], [], {}
+    for backend in backends:
+        key = "encoder.predict" + ("" if backend == "torch" else f"_{backend}")
+        out.append(Row(key, f"`stance predict --input` {n:,} generated sentences, logreg-minilm export, encoder on {backend}",
+                       unit="sentences/s", reference_what="one python process: sentence-transformers encode + the same classifier",
+                       target=f">= {PREDICT_MIN:,.0f} sentences/s",
+                       command=f"stance predict --model EXPORT_{backend.upper()} --input GENERATED.txt"))
+        folder = ctx.work / f"encoder-export-{backend}"
+        made[backend] = _job(ctx, "export", dataset, str(folder), str(pool), backend, env=env)  # makes the ONNX file once
+        cli = stance_exe() + ["predict", "--model", str(folder), "--input", lines, "--output", str(ctx.work / "out.jsonl")]
+        cmds.append(lambda cli=cli: run(cli, cwd=ctx.work, env=env, timeout=3600))
+    plain = [sys.executable, "-m", "benchmarks.encoder_job", "plain", str(ctx.work / "encoder-export-torch"), lines]
+    runs = repeat(1 if ctx.sizes.train_quick else 3, *cmds, lambda: run(plain, cwd=ctx.root, timeout=3600))
+    reference = n / median([r.seconds for r in runs[-1]])
+    for row, backend, side in zip(out, backends, runs):
+        bad = [r for r in side + runs[-1] if r.returncode != 0]
+        if bad:
+            row.failed(bad[0].stderr.strip().splitlines()[-1] if bad[0].stderr.strip() else "a run failed")
+            continue
+        row.value, row.reference = n / median([r.seconds for r in side]), reference
+        row.ratio = ratio(row.value, row.reference)
+        row.ok = row.value >= PREDICT_MIN
+        row.runs = len(side)
+        row.note = (f"whole processes on both sides (start, load, read, encode, write); the export's test macro-F1 "
+                    f"{made[backend]['test_macro_f1']:.3f}")
+    if "onnx" not in backends:
+        out.append(Row("encoder.predict_onnx", f"`stance predict --input` {n:,} generated sentences, encoder on onnx")
+                   .failed("onnxruntime and onnx not installed (pip install -e '.[bench]'; make bench does)"))
+    return out
 
 
 def _finetune_row(ctx: Context, dataset: str, pool: int) -> Row:
@@ -104,7 +115,7 @@ def rows(ctx: Context) -> list[Row]:
     lines = str(ctx.lines(n))
     out: list[Row] = []
     for make in (lambda: _backend_rows(ctx, str(dataset), lines, pool),
-                 lambda: [_predict_row(ctx, str(dataset), lines, pool, n)],
+                 lambda: _predict_rows(ctx, str(dataset), lines, pool, n),
                  lambda: [_finetune_row(ctx, str(dataset), pool)]):
         try:
             out += make()

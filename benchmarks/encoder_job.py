@@ -6,8 +6,9 @@ Every job prints one JSON line (its last line of output):
   sentence-transformers (torch), ONNX Runtime fp32 and ONNX Runtime with int8 dynamic
   quantisation, interleaved rounds on the same sentences, two threads each; and the test macro-F1
   of a logistic regression trained and scored on each backend's vectors.
-- ``export DATASET EXPORT POOL``: fits logistic regression on MiniLM vectors (the leaderboard's
-  ``logreg-minilm``) and writes an export that ``stance predict`` can load.
+- ``export DATASET EXPORT POOL BACKEND``: fits logistic regression on MiniLM vectors (the
+  leaderboard's ``logreg-minilm``; the encoder run by torch or ONNX Runtime) and writes an export
+  that ``stance predict`` can load.
 - ``plain EXPORT LINES``: the reference for ``stance predict``: one process that imports
   sentence-transformers, loads the model and the export's classifier, encodes and predicts.
 - ``finetune DATASET POOL EPOCHS``: one fit of the fine-tuned encoder and of logistic regression on
@@ -124,13 +125,14 @@ def backends(dataset: str, lines: str, work: str, rounds: int, pool: int) -> dic
             "speed": {k: statistics.median(v) for k, v in speeds.items()}, "macro_f1": quality}
 
 
-def export(dataset: str, folder: str, pool: int) -> dict[str, Any]:
-    """Fit logreg on MiniLM vectors over the pool's gold sentences and export it."""
+def export(dataset: str, folder: str, pool: int, backend: str) -> dict[str, Any]:
+    """Fit logreg on MiniLM vectors over the pool's gold sentences and export it (encoder run by ``backend``)."""
     from training import classifiers as reg
     from training.persistence import write_export
 
     tr_x, tr_y, te_x, te_y = _data(dataset, pool)
-    model = reg.assemble(reg.build_features("embedding", {"encoder": ENCODER}), reg.build_classifier("logreg", {"C": 4.0}, 42))
+    model = reg.assemble(reg.build_features("embedding", {"encoder": ENCODER, "backend": backend}),
+                         reg.build_classifier("logreg", {"C": 4.0}, 42))
     model.fit(tr_x, tr_y)
     from training import metrics
 
@@ -187,7 +189,7 @@ def main(argv: list[str]) -> None:
     if job == "backends":
         result = backends(args[0], args[1], args[2], int(args[3]), int(args[4]))
     elif job == "export":
-        result = export(args[0], args[1], int(args[2]))
+        result = export(args[0], args[1], int(args[2]), args[3])
     elif job == "plain":
         result = plain(args[0], args[1])
     elif job == "finetune":

@@ -26,11 +26,13 @@ ROWS = {
     "train.wall", "train.mlflow_share", "train.mlflow_added", "train.mlflow_floor",
     "predict.single_cold", "predict.batch", "predict.batch_process", "predict.memory",
     "reference.macro_f1", "reference.fit", "reference.predict",
-    "encoder.st", "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.finetune_fit",
+    "encoder.st", "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.predict_onnx",
+    "encoder.finetune_fit",
 }
 WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "predict.single_cold",
                   "predict.batch", "predict.batch_process", "predict.memory", "reference.macro_f1", "reference.fit", "reference.predict",
-                  "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.finetune_fit"}
+                  "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.predict_onnx",
+                  "encoder.finetune_fit"}
 
 
 @pytest.fixture()
@@ -167,7 +169,7 @@ def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
             # Without the bench extra the rows stay, saying why they are empty.
             assert "fasttext is not installed" in r["note"], r
             continue
-        if key.startswith("encoder.") and key != "encoder.predict" and key != "encoder.finetune_fit" and not has_onnx:
+        if key in ("encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict_onnx") and not has_onnx:
             assert "not installed (pip install -e '.[bench]'" in r["note"], r
             continue
         assert r["value"] is not None, (key, r["note"], proc.stderr[-3000:])

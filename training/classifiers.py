@@ -204,11 +204,15 @@ def _negation(ngram_min: int = 1, ngram_max: int = 2, min_df: int = 1, max_featu
     return Pipeline([("mark", marker), ("tfidf", _word(ngram_min, ngram_max, min_df, max_features))])
 
 
-def _embedding(encoder: str = "all-MiniLM-L6-v2", batch_size: int = 64, nonnegative: bool = False) -> Any:
+def _embedding(encoder: str = "all-MiniLM-L6-v2", batch_size: int = 64, nonnegative: bool = False,
+               backend: str = "torch") -> Any:
     from training import encoders
 
     encoders.spec(encoder)  # an unknown name fails here, with the list of known ones
-    return encoders.__getattr__("SentenceEmbedder")(encoder=encoder, batch_size=batch_size, nonnegative=nonnegative)
+    if backend not in encoders.BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(encoders.BACKENDS)} (got {backend!r})")
+    return encoders.__getattr__("SentenceEmbedder")(encoder=encoder, batch_size=batch_size, nonnegative=nonnegative,
+                                                    backend=backend)
 
 
 def _no_features() -> None:

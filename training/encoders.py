@@ -80,7 +80,7 @@ def model_dir(name: str) -> Path:
     return Path(module.__file__).parent / "model"
 
 
-def require(name: str) -> None:
+def require(name: str, backend: str = "torch") -> None:
     """Fail with one line if ``name`` cannot be loaded here (unknown, package or libraries missing).
 
     Cheap: nothing is imported besides the encoder package's own ``__init__``.
@@ -91,7 +91,10 @@ def require(name: str) -> None:
     if s.package is None:
         return
     weights_file(name)
-    for lib, pip in (("sentence_transformers", "sentence-transformers"), ("torch", "torch")):
+    libs = [("sentence_transformers", "sentence-transformers"), ("torch", "torch")]
+    if backend == "onnx":
+        libs = [("onnxruntime", "onnxruntime onnx"), ("tokenizers", "tokenizers")]
+    for lib, pip in libs:
         if importlib.util.find_spec(lib) is None:
             raise StanceError(f"encoder '{name}' needs {lib} (pip install {pip})")
 
@@ -181,12 +184,22 @@ def uncached() -> Iterator[None]:
             os.environ[CACHE_ENV] = env
 
 
-def _raw(name: str, texts: Sequence[str], batch_size: int) -> Any:
+BACKENDS = ("torch", "onnx")
+
+
+def identity(name: str, backend: str = "torch") -> str:
+    """What names an encoder's vectors: its name, its weights' sha256 prefix, and the backend if not torch."""
+    return f"{name}-{weights_sha256(name)[:16]}" + ("" if backend == "torch" or spec(name).package is None else f"-{backend}")
+
+
+def _raw(name: str, texts: Sequence[str], batch_size: int, backend: str = "torch") -> Any:
     from training import encoder_runtime as runtime
 
     s = spec(name)
     if s.package is None:
         return runtime.hashing(texts, s.dim)
+    if backend == "onnx":
+        return runtime.onnx(name, model_dir(name), identity(name, backend), texts, s.dim, batch_size)
     return runtime.neural(name, model_dir(name), texts, s.dim, batch_size)
 
 
@@ -195,11 +208,11 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
-def embed(name: str, texts: Sequence[str], batch_size: int = 64) -> Any:
+def embed(name: str, texts: Sequence[str], batch_size: int = 64, backend: str = "torch") -> Any:
     """Vectors of ``texts`` (float32, ``(n, dim)``), each distinct sentence encoded at most once.
 
-    Vectors already in memory or in the disk cache are reused; new ones are encoded and added
-    to both.
+    Vectors already in memory or in the disk cache are reused; new ones are encoded (by torch
+    through sentence-transformers, or by ONNX Runtime) and added to both.
     """
     import numpy as np
 
@@ -209,8 +222,8 @@ def embed(name: str, texts: Sequence[str], batch_size: int = 64) -> Any:
         return np.zeros((0, dim), dtype=np.float32)
     memory = _STATE["memory"]
     if memory is None:  # uncached(): measure the encoder itself
-        return _raw(name, texts, batch_size)
-    ident = f"{name}-{weights_sha256(name)[:16]}"
+        return _raw(name, texts, batch_size, backend)
+    ident = identity(name, backend)
     known = memory.setdefault(ident, {})
     keys = [text_key(t) for t in texts]
     folder = cache_folder()
@@ -224,7 +237,7 @@ def embed(name: str, texts: Sequence[str], batch_size: int = 64) -> Any:
     missing = list(dict.fromkeys(k for k in keys if k not in known))
     if missing:
         first = {k: t for k, t in zip(keys, texts) if k in set(missing)}
-        vecs = _raw(name, [first[k] for k in missing], batch_size)
+        vecs = _raw(name, [first[k] for k in missing], batch_size, backend)
         known.update(zip(missing, vecs))
         if store is not None:
             store.put(missing, vecs)
@@ -237,13 +250,17 @@ class _Embedder:
     ``fit`` learns nothing from the data; it records the sha256 of the encoder's weights, which
     ``transform`` checks against the installed ones. ``nonnegative`` maps every value from
     [-1, 1] to [0, 1] (for classifiers such as complement naive Bayes that need non-negative
-    input); the mapping is monotone, so no information is lost.
+    input); the mapping is monotone, so no information is lost. ``backend`` runs the encoder
+    with torch (sentence-transformers) or with ONNX Runtime (an ONNX export of the same weights,
+    made once per machine; see :func:`training.encoder_runtime.onnx`).
     """
 
-    def __init__(self, encoder: str = DEFAULT_ENCODER, batch_size: int = 64, nonnegative: bool = False) -> None:
+    def __init__(self, encoder: str = DEFAULT_ENCODER, batch_size: int = 64, nonnegative: bool = False,
+                 backend: str = "torch") -> None:
         self.encoder = encoder
         self.batch_size = batch_size
         self.nonnegative = nonnegative
+        self.backend = backend
 
     def fit(self, X: Any, y: Any = None) -> Any:
         """Record the encoder's identity (its weights' sha256) and output width."""
@@ -256,7 +273,7 @@ class _Embedder:
         expected = getattr(self, "weights_sha256_", None)
         if expected is not None:
             check_weights(self.encoder, expected)
-        vecs = embed(self.encoder, list(X), self.batch_size)
+        vecs = embed(self.encoder, list(X), self.batch_size, getattr(self, "backend", "torch"))
         return (vecs + 1.0) * 0.5 if self.nonnegative else vecs
 
 

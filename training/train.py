@@ -262,9 +262,9 @@ def _encoder_problems(cfg: TrainConfig) -> list[str]:
     from training import encoders
 
     out: list[str] = []
-    for name in sorted({n for cand in cfg.candidates for n in cand.encoders}):
+    for name, backend in sorted({p for cand in cfg.candidates for p in cand.encoder_backends}):
         try:
-            encoders.require(name)
+            encoders.require(name, backend)
         except StanceError as exc:
             out += [line for line in exc.problems if line not in out]
     return out
@@ -277,15 +277,16 @@ def _warm_encoders(cfg: TrainConfig, data: Data, say: Progress) -> None:
     """
     from training import encoders
 
-    names = sorted({n for cand in cfg.candidates for n in cand.encoders})
-    if not names:
+    pairs = sorted({p for cand in cfg.candidates for p in cand.encoder_backends})
+    if not pairs:
         return
     encoders.use_cache(cfg.embedding_cache)
     texts = list(dict.fromkeys([*data.texts, *data.test_texts]))
-    for name in names:
+    for name, backend in pairs:
         t0 = time.perf_counter()
-        encoders.embed(name, texts)
-        say(f"encoder {name}: {len(texts)} sentences ready in {time.perf_counter() - t0:.1f} s "
+        encoders.embed(name, texts, backend=backend)
+        shown = name if backend == "torch" else f"{name} ({backend})"
+        say(f"encoder {shown}: {len(texts)} sentences ready in {time.perf_counter() - t0:.1f} s "
             f"(cache: {cfg.embedding_cache or 'memory only'})")
 
 

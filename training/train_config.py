@@ -106,6 +106,14 @@ class CandidateConfig(Strict):
         return tuple(sorted(found))
 
     @property
+    def encoder_backends(self) -> tuple[tuple[str, str], ...]:
+        """``(encoder, backend)`` pairs this candidate runs (the backend is torch except for onnx embeddings)."""
+        backends: tuple[Any, ...] = ("torch",)
+        if self.features == "embedding":
+            backends = self.feature_search.get("backend") or (self.feature_params.get("backend", "torch"),)
+        return tuple(sorted((n, str(b)) for n in self.encoders for b in backends))
+
+    @property
     def grid_size(self) -> int:
         """Number of parameter combinations the search tries."""
         size = 1
