@@ -387,8 +387,8 @@ def write_export(
     )
     from training.encoders import referenced
 
-    if referenced(estimator):  # encoder weights are referenced by sha256, not copied (checked by read_export)
-        meta["encoders"] = referenced(estimator)
+    if refs := referenced(estimator):  # encoder weights are referenced by sha256, not copied (read_export checks)
+        meta["encoders"] = refs
     with _export_lock(directory):
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=directory.parent))
         try:
