@@ -85,9 +85,9 @@ def test_embed_encodes_each_sentence_once_across_processes_through_the_disk(tmp_
     calls: list[int] = []
     real = encoders._raw
 
-    def counting(name: str, texts: list[str], batch_size: int) -> object:
+    def counting(name: str, texts: list[str], batch_size: int, backend: str = "torch") -> object:
         calls.append(len(texts))
-        return real(name, texts, batch_size)
+        return real(name, texts, batch_size, backend)
 
     monkeypatch.setattr(encoders, "_raw", counting)
     monkeypatch.setitem(encoders._STATE, "memory", {})
