@@ -38,6 +38,15 @@ def set_default_threads(n: int) -> None:
     _THREADS["default"] = n
 
 
+def apply_threads() -> None:
+    """Give torch the thread count in force (a :func:`threads` block, else this process's default)."""
+    import torch
+
+    if _THREADS["default"] is None:
+        _THREADS["default"] = torch.get_num_threads()
+    torch.set_num_threads(int(_THREADS["block"] or _THREADS["default"]))
+
+
 def offline() -> None:
     """Tell the Hugging Face libraries never to reach the network."""
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -94,9 +103,7 @@ def neural(name: str, folder: Path, texts: Sequence[str], dim: int, batch_size: 
     model = load(name, folder)
     import torch
 
-    if _THREADS["default"] is None:
-        _THREADS["default"] = torch.get_num_threads()
-    torch.set_num_threads(int(_THREADS["block"] or _THREADS["default"]))
+    apply_threads()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), dim), dtype=np.float32)
     quiet = len(texts) <= batch_size or not sys.stderr.isatty()

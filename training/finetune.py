@@ -134,6 +134,10 @@ class _FineTuned:
         import numpy as np
         import torch
 
+        from training.encoder_runtime import apply_threads
+
+        apply_threads()  # the thread count in force for this task: the same sums, so the same model
+
         texts, labels = list(X), np.asarray(y)
         self.classes_ = np.unique(labels)
         self.weights_sha256_ = encoders.weights_sha256(self.encoder)
@@ -173,6 +177,10 @@ class _FineTuned:
         """Class probabilities, columns in the order of ``classes_``."""
         import numpy as np
         import torch
+
+        from training.encoder_runtime import apply_threads
+
+        apply_threads()  # the thread count in force for this task: the same sums, so the same model
 
         encoders.check_weights(self.encoder, self.weights_sha256_)
         texts = list(X)
