@@ -27,9 +27,14 @@ ROWS = {
     "train.wall", "train.mlflow_share", "train.mlflow_added", "train.mlflow_floor",
     "predict.single_cold", "predict.batch", "predict.batch_process", "predict.memory",
     "reference.macro_f1", "reference.fit", "reference.predict",
+    "encoder.st", "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.predict_onnx",
+    "encoder.finetune_fit",
 }
-WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "segment.one_line", "predict.single_cold",
-                  "predict.batch", "predict.batch_process", "predict.memory", "reference.macro_f1", "reference.fit", "reference.predict"}
+WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "segment.one_line",
+                  "predict.single_cold", "predict.batch", "predict.batch_process", "predict.memory",
+                  "reference.macro_f1", "reference.fit", "reference.predict",
+                  "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.predict_onnx",
+                  "encoder.finetune_fit"}
 
 
 @pytest.fixture()
@@ -160,16 +165,20 @@ def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
     rows = {r["key"]: r for r in data["rows"]}
     assert set(rows) == ROWS
     has_fasttext = importlib.util.find_spec("fasttext") is not None
+    has_onnx = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
     for key, r in rows.items():
         if key.startswith("reference.") and not has_fasttext:
             # Without the bench extra the rows stay, saying why they are empty.
             assert "fasttext is not installed" in r["note"], r
             continue
+        if key in ("encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict_onnx") and not has_onnx:
+            assert "not installed (pip install -e '.[bench]'" in r["note"], r
+            continue
         assert r["value"] is not None, (key, r["note"], proc.stderr[-3000:])
         if key in WITH_REFERENCE:
             assert r["reference"] is not None and r["ratio"] is not None, (key, r["note"])
         assert r["result"] in ("pass", "FAIL", "info"), (key, r)
-    assert proc.returncode == (0 if has_fasttext else 1), proc.stderr[-3000:]
+    assert proc.returncode == (0 if has_fasttext and has_onnx else 1), proc.stderr[-3000:]
     assert rows["help.heavy_imports"]["extra"]["imported"] is not None
     text = md.read_text(encoding="utf-8")
     assert data["machine"]["cpu"] in text

@@ -43,18 +43,21 @@ def test_mark_scopes_marks_negation_and_modality_until_punctuation_or_contrast()
 def test_registry_names_and_parameters() -> None:
     assert {"logreg", "linear_svc", "complement_nb", "sgd", "ridge", "random_forest", "knn", "dummy",
             "rules"} <= set(reg.CLASSIFIERS)
-    assert {"word", "char", "word_char", "negation", "none"} == set(reg.FEATURES)
+    assert {"word", "char", "word_char", "negation", "embedding", "none"} == set(reg.FEATURES)
     assert "seed" not in reg.CLASSIFIERS["logreg"].param_names
     assert "C" in reg.CLASSIFIERS["logreg"].param_names
     assert reg.CLASSIFIERS["knn"].defaults["n_neighbors"] == 15
     assert reg.unknown_params(reg.CLASSIFIERS["logreg"], {"C": 1, "CC": 2}) == ["CC"]
     assert reg.CLASSIFIERS["dummy"].baseline and reg.CLASSIFIERS["rules"].baseline
+    assert not reg.CLASSIFIERS["soft_vote"].needs_features and not reg.CLASSIFIERS["soft_vote"].baseline
     assert not reg.CLASSIFIERS["dummy"].needs_features
 
 
 def _pairs() -> list[tuple[str, str]]:
     out = []
     for name, comp in reg.CLASSIFIERS.items():
+        if name == "finetune":  # tests/test_finetune.py, on a tiny encoder
+            continue
         if comp.needs_features:
             out += [(f, name) for f in reg.FEATURES if f != "none"]
         else:
@@ -73,7 +76,11 @@ def test_every_classifier_fits_predicts_probabilities_and_round_trips_through_sk
     params = dict(SMALL.get(classifier, {}))
     if classifier == "rules":
         params.update(_lexicons())
-    model = reg.assemble(reg.build_features(features, {}), reg.build_classifier(classifier, params, seed=3))
+    if classifier == "soft_vote":
+        params["encoder"] = "hashing"
+    # Encoder features with the small hashing encoder here; tests/test_encoders.py runs the real one.
+    fparams = {"encoder": "hashing", "nonnegative": classifier == "complement_nb"} if features == "embedding" else {}
+    model = reg.assemble(reg.build_features(features, fparams), reg.build_classifier(classifier, params, seed=3))
     reg.fit(model, texts, labels)
     assert sorted(model.classes_) == sorted(LABELS)  # string labels in, label names out
     proba = model.predict_proba(texts)
@@ -175,3 +182,18 @@ def test_fold_features_fall_back_to_fitting_other_extractors() -> None:
     assert not ff.fast
     a, b = ff.fold(list(range(30)), list(range(30, 48)))
     assert a.shape[0] == 30 and b.shape[0] == 18 and a.shape[1] == b.shape[1]
+
+
+def test_the_soft_vote_averages_its_members_probabilities() -> None:
+    import numpy as np
+
+    texts, labels = _corpus()
+    vote = reg.build_classifier("soft_vote", {"encoder": "hashing", "tfidf": "word", "tfidf_weight": 0.25}, 0)
+    reg.fit(vote, texts, labels, [1.0] * len(texts))  # weights are not passed on (pipelines take them by step name)
+    assert reg.weight_keyword(vote) is None
+    tfidf, enc = vote.named_estimators_["tfidf"], vote.named_estimators_["encoder"]
+    assert type(enc.named_steps["features"]).__name__ == "SentenceEmbedder"
+    expected = 0.25 * tfidf.predict_proba(texts) + 0.75 * enc.predict_proba(texts)
+    assert np.allclose(vote.predict_proba(texts), expected)
+    with pytest.raises(ValueError, match="tfidf must be one of"):
+        reg.build_classifier("soft_vote", {"tfidf": "embedding"}, 0)

@@ -140,6 +140,8 @@ def compared(data, tmp_path_factory):
 def test_every_candidate_runs_in_both_label_modes(compared) -> None:
     cfg, entries, best, seen = compared
     assert [e.key for e in entries] == [f"{c.name}@{m}" for c in cfg.candidates for m in ("gold", "gold+weak")]
+    assert seen[0].startswith("encoder hashing: 72 sentences ready")  # encoded once, before any candidate
+    seen = seen[1:]
     assert len(seen) == len(entries) and seen[0].startswith(f"[1/{len(entries)}] ")
     by_key = {e.key: e for e in entries}
     assert by_key["logreg-word@gold+weak"].weighted and not by_key["logreg-word@gold"].weighted

@@ -96,6 +96,10 @@ def small_candidates() -> list[dict[str, Any]]:
         {"name": "forest-word", "features": "word", "classifier": "random_forest",
          "params": {"n_components": 8, "n_estimators": 10}},
         {"name": "knn-word", "features": "word", "classifier": "knn", "search": {"n_neighbors": [3, 5]}},
+        {"name": "logreg-hashing", "features": "embedding", "classifier": "logreg",
+         "feature_params": {"encoder": "hashing"}},
+        {"name": "vote", "features": "none", "classifier": "soft_vote",
+         "params": {"encoder": "hashing", "tfidf": "word"}},
     ]
 
 
@@ -107,6 +111,7 @@ def small_config(tmp: Path, **overrides: Any) -> Any:
         "n_jobs": 1,
         "dataset": str(tmp / "dataset"),
         "export_dir": str(tmp / "models" / "stance-classifier"),
+        "embedding_cache": str(tmp / "embeddings"),
         "cv": {"folds": 3, "repeats": 2},
         "tracking": {"uri": f"sqlite:///{tmp / 'mlflow.db'}", "experiment": "test"},
         "candidates": small_candidates(),

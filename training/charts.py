@@ -72,8 +72,10 @@ def bar_chart(rows: Sequence[Mapping[str, Any]], metric: str, path: Path) -> Non
 LEADERBOARD_COLUMNS = (
     "candidate", "features", "classifier", "training_data",
     "cv_macro_f1_mean", "cv_macro_f1_std", "cv_f_avg_mean", "cv_f_avg_std", "cv_accuracy_mean", "cv_accuracy_std",
+    "grouping", "cv_episode_macro_f1_mean", "cv_episode_macro_f1_std", "cv_document_macro_f1_mean",
+    "cv_document_macro_f1_std", "cv_register_macro_f1",
     "test_macro_f1", "test_f_avg", "test_accuracy", "fit_seconds", "predict_sentences_per_s", "model_size_bytes",
-    "tied_with_best", "is_best", "p_value", "mean_diff", "params",
+    "tied_with_best", "is_best", "is_champion", "p_value", "mean_diff", "params",
 )
 
 
@@ -83,5 +85,7 @@ def leaderboard_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(LEADERBOARD_COLUMNS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow({**r, "params": json.dumps(r.get("params", {}), sort_keys=True, default=str)})
+        writer.writerow({**r, **{k: json.dumps(v, sort_keys=True, default=str) for k, v in r.items()
+                                 if isinstance(v, dict)}, "params": json.dumps(r.get("params", {}), sort_keys=True,
+                                                                                 default=str)})
     return buf.getvalue()

@@ -204,6 +204,17 @@ def _negation(ngram_min: int = 1, ngram_max: int = 2, min_df: int = 1, max_featu
     return Pipeline([("mark", marker), ("tfidf", _word(ngram_min, ngram_max, min_df, max_features))])
 
 
+def _embedding(encoder: str = "all-MiniLM-L6-v2", batch_size: int = 64, nonnegative: bool = False,
+               backend: str = "torch") -> Any:
+    from training import encoders
+
+    encoders.spec(encoder)  # an unknown name fails here, with the list of known ones
+    if backend not in encoders.BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(encoders.BACKENDS)} (got {backend!r})")
+    return encoders.__getattr__("SentenceEmbedder")(encoder=encoder, batch_size=batch_size, nonnegative=nonnegative,
+                                                    backend=backend)
+
+
 def _no_features() -> None:
     return None
 
@@ -294,6 +305,34 @@ def _rules(seed: int, lexicons: dict[str, Any] | None = None, label_model: str =
     return RuleClassifier(lexicons=lexicons, label_model=label_model)
 
 
+def _soft_vote(seed: int, tfidf: str = "word_char", tfidf_C: float = 8.0, encoder: str = "all-MiniLM-L6-v2",
+               embed_C: float = 2.0, tfidf_weight: float = 0.5) -> Any:
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.pipeline import Pipeline
+
+    if tfidf not in ("word", "char", "word_char", "negation"):
+        raise ValueError(f"tfidf must be one of word, char, word_char, negation (got {tfidf!r})")
+    if not 0.0 <= tfidf_weight <= 1.0:
+        raise ValueError(f"tfidf_weight must be between 0 and 1 (got {tfidf_weight})")
+    # Each member is a whole text-in pipeline, so each is fitted on the fold's sentences like any
+    # candidate; the vote averages their probabilities.
+    members = [("tfidf", Pipeline([("features", FEATURES[tfidf].build()), ("clf", _logreg(seed, C=tfidf_C))])),
+               ("encoder", Pipeline([("features", _embedding(encoder)), ("clf", _logreg(seed, C=embed_C))]))]
+    return VotingClassifier(members, voting="soft", weights=[tfidf_weight, 1.0 - tfidf_weight])
+
+
+def _finetune(seed: int, encoder: str = "all-MiniLM-L6-v2", epochs: int = 3, learning_rate: float = 1e-4,
+              batch_size: int = 32, max_length: int = 64, train_layers: int = 1) -> Any:
+    from training import encoders, finetune
+
+    encoders.spec(encoder)
+    if not 1 <= train_layers <= 6 or epochs < 1 or batch_size < 1 or max_length < 8 or learning_rate <= 0:
+        raise ValueError("need 1 <= train_layers <= 6, epochs >= 1, batch_size >= 1, max_length >= 8, learning_rate > 0")
+    return finetune.__getattr__("FineTunedEncoder")(encoder=encoder, epochs=epochs, learning_rate=learning_rate,
+                                                    batch_size=batch_size, max_length=max_length,
+                                                    train_layers=train_layers, seed=seed)
+
+
 @dataclass(frozen=True)
 class Component:
     """One registry entry: a builder and what the leaderboard needs to know about it."""
@@ -323,6 +362,8 @@ FEATURES: dict[str, Component] = {
         Component("char", "character 2-5-gram TF-IDF (within word boundaries)", _char, cost=2.5),
         Component("word_char", "union of word and character TF-IDF", _word_char, cost=3.0),
         Component("negation", "word TF-IDF over text with negation/modality scopes marked", _negation),
+        Component("embedding", "sentence-encoder vectors (feature_params.encoder picks the encoder)", _embedding,
+                  cost=0.3),
         Component("none", "raw sentences (for classifiers that read text themselves)", _no_features),
     )
 }
@@ -337,6 +378,10 @@ CLASSIFIERS: dict[str, Component] = {
         Component("ridge", "ridge classifier with calibrated probabilities", _ridge, cost=1.2),
         Component("random_forest", "random forest on a truncated-SVD reduction", _random_forest, cost=4.0),
         Component("knn", "k nearest neighbours (cosine)", _knn, cost=0.3),
+        Component("soft_vote", "soft vote of TF-IDF logistic regression and encoder-vector logistic regression",
+                  _soft_vote, needs_features=False, cost=5.0),
+        Component("finetune", "encoder fine-tuned end to end (top layers and a linear head, PyTorch)", _finetune,
+                  needs_features=False, cost=60.0),
         Component("dummy", "prior-class baseline (the floor)", _dummy, needs_features=False, baseline=True,
                   cost=0.01),
         Component("rules", "the dataset builder's labelling functions and label model", _rules,
@@ -382,8 +427,10 @@ def weight_keyword(estimator: Any, prefix: str = "") -> str | None:
     if isinstance(estimator, Pipeline):
         name, last = estimator.steps[-1]
         return weight_keyword(last, f"{prefix}{name}__")
-    # The rule classifier accepts the keyword for compatibility but ignores it.
-    if has_fit_parameter(estimator, "sample_weight") and type(estimator).__name__ != "RuleClassifier":
+    # The rule classifier accepts the keyword for compatibility but ignores it; a vote would hand
+    # it to pipelines, which take it only by step name.
+    if has_fit_parameter(estimator, "sample_weight") and type(estimator).__name__ not in ("RuleClassifier",
+                                                                                           "VotingClassifier"):
         return f"{prefix}sample_weight"
     return None
 

@@ -330,8 +330,8 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
     from rich.table import Table
 
     table = Table(title=title)
-    for head in ("candidate", "labels", f"CV {metric}", "CV F_avg", "CV acc", "test macro-F1", "test F_avg",
-                 "fit s", "pred sent/s", "size KB", "vs best", "p"):
+    for head in ("candidate", "labels", f"CV {metric}", "CV F_avg", "CV acc", "episode CV", "document CV",
+                 "test macro-F1", "test F_avg", "fit s", "pred sent/s", "size KB", "vs best", "p"):
         table.add_column(head, justify="left" if head in ("candidate", "labels", "vs best") else "right", no_wrap=True)
     def num(key: str, fmt: str, scale: float = 1.0) -> str:
         v = r.get(key)
@@ -339,10 +339,13 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
 
     for r in rows:
         verdict = "[bold green]best[/]" if r["is_best"] else "[green]tied[/]" if r["tied_with_best"] else "worse"
+        if r.get("is_champion") and not r["is_best"]:
+            verdict += " [bold green](champion)[/]"
         table.add_row(
             r["candidate"], r["training_data"],
             f"{num(f'cv_{metric}_mean', '.3f')} ± {num(f'cv_{metric}_std', '.3f')}",
             f"{num('cv_f_avg_mean', '.3f')} ± {num('cv_f_avg_std', '.3f')}", num("cv_accuracy_mean", ".3f"),
+            num("cv_episode_macro_f1_mean", ".3f"), num("cv_document_macro_f1_mean", ".3f"),
             num("test_macro_f1", ".3f"), num("test_f_avg", ".3f"), num("fit_seconds", ".2f"),
             num("predict_sentences_per_s", ",.0f"), num("model_size_bytes", ",.0f", 1024), verdict,
             "" if r["is_best"] else num("p_value", ".3f"),

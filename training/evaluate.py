@@ -186,6 +186,10 @@ def evaluate_model(
 
     check_model_location(model_uri)
     labelled = read_labelled(Path(data), split, text_column, label_column)
+    from training import encoders
+
+    # Encoder models reuse the vectors `stance train` cached (same folder unless the variable says otherwise).
+    encoders.use_cache(encoders.cache_folder() or encoders.DEFAULT_CACHE)
     model = load_model(model_uri)
     report = evaluate(model, labelled)
     if tracking is not None:

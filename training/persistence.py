@@ -119,6 +119,8 @@ TRUSTED_TYPES: list[str] = [
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._voting.VotingClassifier",
+    "sklearn.utils._bunch.Bunch",  # a dict with attribute access (the vote's named members)
     "sklearn._loss.loss.HalfBinomialLoss",
     "sklearn._loss.loss.HalfMultinomialLoss",
     "sklearn._loss._loss.CyHalfBinomialLoss",
@@ -131,6 +133,8 @@ TRUSTED_TYPES: list[str] = [
     "training.classifiers.NegationScopeMarker",
     "training.classifiers.CompactTfidfVectorizer",
     "training.rules.RuleClassifier",
+    "training.encoders.SentenceEmbedder",  # stores the encoder's name and weights sha256, not the weights
+    "training.finetune.FineTunedEncoder",  # tuned layers and head as numpy arrays, the rest by reference
 ]
 
 _TRUSTED = frozenset(TRUSTED_TYPES)
@@ -429,6 +433,10 @@ def write_export(
             "libraries": library_versions(),
         }
     )
+    from training.encoders import referenced
+
+    if refs := referenced(estimator):  # encoder weights are referenced by sha256, not copied (read_export checks)
+        meta["encoders"] = refs
     with _export_lock(directory):
         check_export_dir(directory, inputs)  # again under the lock: another process may have written there
         tmp = new_scratch_dir(directory, "new")
@@ -486,6 +494,9 @@ def read_export(directory: str | Path) -> tuple[Any, dict[str, Any]]:
             f"{meta['sha256'][:12]}... (refused; export the model again with `stance train`)"
         )
     estimator = load_model_file(model_path)
+    from training.encoders import verify_export
+
+    verify_export(estimator, meta, str(directory))  # referenced encoder weights: sha256 as recorded
     _warn_versions(meta, directory)
     return estimator, meta
 

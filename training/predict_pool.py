@@ -48,6 +48,9 @@ def _start_worker(model: Any, parent_pid: int) -> None:
     global _model
     _model = model
     watch_parent(parent_pid)
+    from training import encoder_runtime
+
+    encoder_runtime.set_default_threads(1)  # one torch thread per worker: the workers share the cores
     # Ctrl-C reaches every process of the terminal's group; the parent alone handles it (and
     # stops the pool), so workers do not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

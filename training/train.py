@@ -58,6 +58,12 @@ class Data:
     dataset_hash: str
     info: dict[str, Any]
     source: str = ""
+    episodes: Any = None  # normalization episode of each pool row (its document where none is recorded)
+    registers: Any = None  # register of each pool row's document (news, op-ed, ...), "" where unknown
+
+    def groups(self, grouping: str) -> Any:
+        """The CV group of each pool row: its document, or its episode."""
+        return self.episodes if grouping == "episode" and self.episodes is not None else self.docs
 
     @property
     def has_weak(self) -> bool:
@@ -86,8 +92,13 @@ def prepare(dsd: Any, info: Mapping[str, Any], source: str = "") -> Data:
     docs: list[str] = []
     sources: list[str] = []
     conf: list[float] = []
+    episodes: list[str] = []
+    registers: list[str] = []
     for name in ("train", "validation"):
         split = dsd[name]
+        n = len(split)
+        episodes += list(split["episode"]) if "episode" in split.column_names else [""] * n
+        registers += list(split["register"]) if "register" in split.column_names else [""] * n
         texts += list(split["text"])
         labels += _names(split)
         docs += list(split["doc_id"])
@@ -113,17 +124,24 @@ def prepare(dsd: Any, info: Mapping[str, Any], source: str = "") -> Data:
         dataset_hash=str(info.get("config_hash", "")),
         info=dict(info),
         source=source,
+        # Rows without an episode (corpora other than the seeds) form a group of their own document.
+        episodes=(np.array([e or f"doc:{d}" for e, d in zip(episodes, docs)], dtype=object) if any(episodes)
+                  else None),
+        registers=np.array(registers, dtype=object),
     )
 
 
-def make_splits(data: Data, folds: int, seed: int) -> list[tuple[Any, Any]]:
-    """``(train rows, gold held-out rows)`` of stratified, document-grouped k-fold CV."""
+GROUPINGS = ("document", "episode")
+
+
+def make_splits(data: Data, folds: int, seed: int, grouping: str = "document") -> list[tuple[Any, Any]]:
+    """``(train rows, gold held-out rows)`` of stratified k-fold CV grouped by document or by episode."""
     import numpy as np
     from sklearn.model_selection import StratifiedGroupKFold
 
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     out = []
-    for tr, te in cv.split(np.zeros(len(data.texts)), data.labels, groups=data.docs):
+    for tr, te in cv.split(np.zeros(len(data.texts)), data.labels, groups=data.groups(grouping)):
         out.append((tr, te[data.gold[te]]))
     return out
 
@@ -186,23 +204,12 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
         problems.append(f"no gold sentences in train+validation of {data.source} (annotate some; only gold is scored)")
     if len(data.test_texts) == 0:
         problems.append(f"no gold sentences in the test split of {data.source} (rebuild the dataset with gold test documents)")
-    n_docs = len(set(data.docs.tolist()))
-    if n_docs < k:
-        problems.append(f"only {n_docs} documents in train+validation for cv.folds={k} "
-                        f"(set cv.folds to {max(2, n_docs)} or fewer in {where}, or add documents)")
-    else:
-        for label in LABELS:
-            mask = data.gold & (data.labels == label)
-            n, d = int(mask.sum()), len(set(data.docs[mask].tolist()))
-            if d < k:
-                fix = (f"set cv.folds to {d} or fewer in {where}" if d >= 2
-                       else "annotate more documents with this label")
-                problems.append(f"too few examples of class '{label}' for cv.folds={k}: {n} gold sentences in "
-                                f"{d} documents of train+validation, and every fold needs one ({fix})")
+    problems += _group_problems(data, k, _grouping(cfg, data), where)
     if cfg.training_data != "gold" and not data.has_weak:
         problems.append(f"training_data is '{cfg.training_data}' but {data.source} has no weak labels "
                         f"(set training_data: gold in {where}, or build the dataset with unannotated documents)")
     min_train = _smallest_training_fold(data, cfg) if not problems else 0
+    problems += _encoder_problems(cfg)
     for cand in cfg.candidates:
         for cp, fp in _grid(cand):
             shown = ", ".join(f"{a}={b!r}" for a, b in {**cp, **fp}.items()) or "defaults"
@@ -229,11 +236,65 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
         raise StanceError(*problems)
 
 
+def _group_problems(data: Data, k: int, grouping: str, where: str) -> list[str]:
+    """Why ``k``-fold CV grouped by ``grouping`` is impossible on ``data`` (empty if it is possible)."""
+    unit = "episodes" if grouping == "episode" and data.episodes is not None else "documents"
+    groups = data.groups(grouping)
+    n_groups = len(set(groups.tolist()))
+    if n_groups < k:
+        other = " or comparison.grouping: document" if grouping == "episode" else ""
+        return [f"only {n_groups} {unit} in train+validation for cv.folds={k} "
+                f"(set cv.folds to {max(2, n_groups)} or fewer{other} in {where}, or add {unit})"]
+    out = []
+    for label in LABELS:
+        mask = data.gold & (data.labels == label)
+        n, d = int(mask.sum()), len(set(groups[mask].tolist()))
+        if d < k:
+            fix = (f"set cv.folds to {d} or fewer in {where}" if d >= 2
+                   else f"annotate more {unit} with this label")
+            out.append(f"too few examples of class '{label}' for cv.folds={k}: {n} gold sentences in "
+                       f"{d} {unit} of train+validation, and every fold needs one ({fix})")
+    return out
+
+
+def _encoder_problems(cfg: TrainConfig) -> list[str]:
+    """One line per sentence encoder the candidates use that cannot be loaded here."""
+    from training import encoders
+
+    out: list[str] = []
+    for name, backend in sorted({p for cand in cfg.candidates for p in cand.encoder_backends}):
+        try:
+            encoders.require(name, backend)
+        except StanceError as exc:
+            out += [line for line in exc.problems if line not in out]
+    return out
+
+
+def _warm_encoders(cfg: TrainConfig, data: Data, say: Progress) -> None:
+    """Encode every sentence of the pool and of test once per encoder in use, before any worker starts.
+
+    The workers then read the vectors from the cache instead of each encoding them again.
+    """
+    from training import encoders
+
+    pairs = sorted({p for cand in cfg.candidates for p in cand.encoder_backends})
+    if not pairs:
+        return
+    encoders.use_cache(cfg.embedding_cache)
+    texts = list(dict.fromkeys([*data.texts, *data.test_texts]))
+    for name, backend in pairs:
+        t0 = time.perf_counter()
+        encoders.embed(name, texts, backend=backend)
+        shown = name if backend == "torch" else f"{name} ({backend})"
+        say(f"encoder {shown}: {len(texts)} sentences ready in {time.perf_counter() - t0:.1f} s "
+            f"(cache: {cfg.embedding_cache or 'memory only'})")
+
+
 def _smallest_training_fold(data: Data, cfg: TrainConfig) -> int:
     """Fewest training sentences any fit of the comparison will get (search and scoring splits)."""
     seeds = range(cfg.seed, cfg.seed + cfg.cv.repeats + 1)
-    sizes = [len(_rows(data, tr, mode)[0]) for s in seeds for tr, _ in make_splits(data, cfg.cv.folds, s)
-             for mode in _modes(cfg)]
+    sizes = [len(_rows(data, tr, mode)[0]) for g in _groupings(cfg, data) for s in seeds
+             for tr, _ in make_splits(data, cfg.cv.folds, s, g) for mode in _modes(cfg)]
     return min(sizes)
 
 
@@ -250,7 +311,10 @@ class Entry:
     params: dict[str, Any] = field(default_factory=dict)
     feature_params: dict[str, Any] = field(default_factory=dict)
     search: list[dict[str, Any]] = field(default_factory=list)
-    cv: list[dict[str, float]] = field(default_factory=list)
+    cv: list[dict[str, float]] = field(default_factory=list)  # under the grouping that picks the best
+    cv_by: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # every grouping computed
+    grouping: str = "document"
+    register_f1: dict[str, float] = field(default_factory=dict)  # out-of-fold macro-F1 per register
     test: dict[str, float] = field(default_factory=dict)
     report: dict[str, dict[str, float]] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
@@ -283,11 +347,18 @@ class Entry:
                                "classifier": self.candidate.classifier, "training_data": self.mode}
         for s in SCORES:
             out[f"cv_{s}_mean"], out[f"cv_{s}_std"] = cvs[s]
+        out["grouping"] = self.grouping
+        for g in GROUPINGS:
+            runs = self.cv_by.get(g)
+            out[f"cv_{g}_macro_f1_mean"], out[f"cv_{g}_macro_f1_std"] = (
+                metrics.mean_std([r["macro_f1"] for r in runs]) if runs else (math.nan, math.nan))
+        out["cv_register_macro_f1"] = dict(self.register_f1)
         for s in SCORES:
             out[f"test_{s}"] = self.test[s]
         out.update({"fit_seconds": self.fit_seconds, "predict_sentences_per_s": self.predict_per_second,
                     "model_size_bytes": self.size_bytes, "tied_with_best": bool(self.comparison.get("tied")),
                     "is_best": bool(self.comparison.get("is_best")),
+                    "is_champion": bool(self.comparison.get("is_champion")),
                     "p_value": self.comparison.get("p_value", math.nan),
                     "mean_diff": self.comparison.get("mean_diff", math.nan)})
         # The chosen parameters; the rule lexicons come from the dataset, not the search.
@@ -320,7 +391,9 @@ class _Features:
 
 
 def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, cp: dict[str, Any],
-               fp: dict[str, Any], splits: list[tuple[Any, Any]], tag: str, seed: int) -> list[dict[str, float]]:
+               fp: dict[str, Any], splits: list[tuple[Any, Any]], tag: str, seed: int,
+               preds: list[Any] | None = None) -> list[dict[str, float]]:
+    """Scores of each split; with ``preds``, each split's held-out predictions are appended to it."""
     comp = reg.CLASSIFIERS[cand.classifier]
     out = []
     for i, (tr, held) in enumerate(splits):
@@ -331,13 +404,32 @@ def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, c
             xtr, xte = [data.texts[j] for j in rows], [data.texts[j] for j in held]
         clf = reg.build_classifier(cand.classifier, _with_context(cand, cp, data.info), seed)
         reg.fit(clf, xtr, data.labels[rows].tolist(), w)
-        out.append(metrics.scores(data.labels[held].tolist(), [str(p) for p in clf.predict(xte)]))
+        predicted = [str(p) for p in clf.predict(xte)]
+        out.append(metrics.scores(data.labels[held].tolist(), predicted))
+        if preds is not None:
+            preds.append(predicted)
     return out
 
 
+def _register_scores(data: Data, splits: list[tuple[Any, Any]], preds: list[Any]) -> dict[str, float]:
+    """Macro-F1 per register from the out-of-fold predictions of every repetition, pooled."""
+    gold: dict[str, list[str]] = {}
+    said: dict[str, list[str]] = {}
+    for (_, held), predicted in zip(splits, preds):
+        for row, p in zip(held.tolist(), predicted):
+            register = str(data.registers[row]) if data.registers is not None else ""
+            gold.setdefault(register or "unknown", []).append(str(data.labels[row]))
+            said.setdefault(register or "unknown", []).append(p)
+    return {r: metrics.macro_f1(gold[r], said[r]) for r in sorted(gold)}
+
+
 def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Features,
-             search_splits: list[tuple[Any, Any]], eval_splits: list[tuple[Any, Any]], cfg: TrainConfig) -> Entry:
-    """Search, repeated CV and the single test evaluation of one candidate."""
+             search_splits: list[tuple[Any, Any]], eval_splits: dict[str, list[tuple[Any, Any]]],
+             cfg: TrainConfig) -> Entry:
+    """Search, repeated CV (under each grouping in ``eval_splits``) and the single test evaluation of one candidate.
+
+    The search and the scores that pick the best use ``cfg.comparison.grouping``.
+    """
     import numpy as np
 
     from training.persistence import dump_bytes
@@ -355,7 +447,13 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
             if s > best_score:
                 best, best_score = (cp, fp), s
     entry.params, entry.feature_params = best
-    entry.cv = _cv_scores(data, feats, cand, mode, *best, eval_splits, "eval", cfg.seed)
+    grouping = entry.grouping = _grouping(cfg, data)
+    for g, splits in eval_splits.items():
+        preds: list[Any] = []
+        entry.cv_by[g] = _cv_scores(data, feats, cand, mode, *best, splits, f"eval-{g}", cfg.seed, preds)
+        if g == grouping:
+            entry.register_f1 = _register_scores(data, splits, preds)
+    entry.cv = entry.cv_by[grouping]
 
     model = reg.assemble(reg.build_features(cand.features, best[1]),
                          reg.build_classifier(cand.classifier, _with_context(cand, best[0], data.info), cfg.seed))
@@ -363,10 +461,7 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     t0 = time.perf_counter()
     entry.weighted = reg.fit(model, [data.texts[j] for j in rows], data.labels[rows].tolist(), w)
     entry.fit_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    entry.test_proba = model.predict_proba(data.test_texts)
-    elapsed = time.perf_counter() - t0
-    entry.predict_per_second = len(data.test_texts) / elapsed if elapsed > 0 else math.inf
+    entry.test_proba, entry.predict_per_second = _timed_proba(model, data.test_texts)
     entry.test_pred = [str(p) for p in model.predict(data.test_texts)]
     gold = data.test_labels.tolist()
     entry.test = metrics.scores(gold, entry.test_pred)
@@ -374,7 +469,7 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     entry.confusion = metrics.confusion(gold, entry.test_pred)
     entry.classes = [str(c) for c in model.classes_]
     entry.model_bytes = dump_bytes(model)
-    entry.size_bytes = len(entry.model_bytes)
+    entry.size_bytes = _serving_bytes(model, entry.model_bytes)
     entry.model = model
     from training.charts import confusion_png
 
@@ -382,8 +477,34 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     return entry
 
 
+def _timed_proba(model: Any, texts: list[str]) -> tuple[Any, float]:
+    """Probabilities of ``texts`` and sentences per second, every sentence encoded for real.
+
+    The vector cache would flatter encoder models; the encoder is loaded before the timing.
+    """
+    from training import encoders
+
+    with encoders.uncached():
+        model.predict_proba(texts[:1])
+        t0 = time.perf_counter()
+        proba = model.predict_proba(texts)
+        elapsed = time.perf_counter() - t0
+    return proba, (len(texts) / elapsed if elapsed > 0 else math.inf)
+
+
+def _serving_bytes(model: Any, model_bytes: bytes) -> int:
+    """What serving needs: the model file plus the encoder weights it references."""
+    from training import encoders
+
+    return len(model_bytes) + sum(int(e.get("bytes", 0)) for e in encoders.referenced(model))
+
+
 def compare(entries: list[Entry], cfg: TrainConfig, test_train_ratio: float) -> Entry:
-    """Mark the best entry (mean CV score) and whether each other one is tied with it."""
+    """Mark the best entry (mean CV score) and whether each other one is tied with it; return the champion.
+
+    The champion is the best entry, or with ``comparison.choose: fastest_tied`` the entry with the
+    highest prediction throughput among the learners statistically tied with it.
+    """
     metric = cfg.comparison.metric
     means = [e.cv_summary()[metric][0] for e in entries]
     best = entries[max(range(len(entries)), key=lambda i: (means[i], -i))]
@@ -394,7 +515,44 @@ def compare(entries: list[Entry], cfg: TrainConfig, test_train_ratio: float) -> 
                                     samples=cfg.comparison.bootstrap_samples, seed=cfg.seed + i)
         result["is_best"] = e is best
         e.comparison = result
-    return best
+    champion = best
+    if cfg.comparison.choose == "fastest_tied":
+        tied = [e for e in entries if e.comparison["tied"] and not e.baseline] or [best]
+        champion = max(tied, key=lambda e: (e.predict_per_second, e is best))
+    for e in entries:
+        e.comparison["is_champion"] = e is champion
+    return champion
+
+
+def _grouping(cfg: TrainConfig, data: Data) -> str:
+    """The grouping that picks the best: the configured one, or documents when no row records an episode."""
+    return cfg.comparison.grouping if data.episodes is not None else "document"
+
+
+def _groupings(cfg: TrainConfig, data: Data) -> list[str]:
+    """The grouping that picks the best, then the other one when CV grouped that way is possible and differs."""
+    chosen = _grouping(cfg, data)
+    if data.episodes is None:
+        return [chosen]
+    other = [g for g in GROUPINGS if g != chosen and not _group_problems(data, cfg.cv.folds, g, "")]
+    return [chosen, *other]
+
+
+def _all_splits(cfg: TrainConfig, data: Data) -> tuple[str, list[tuple[Any, Any]], dict[str, list[tuple[Any, Any]]]]:
+    """The choosing grouping, its search splits, and the scoring splits of every grouping computed."""
+    grouping = _grouping(cfg, data)
+    search = make_splits(data, cfg.cv.folds, cfg.seed, grouping)
+    scoring = {g: [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r, g)]
+               for g in _groupings(cfg, data)}
+    return grouping, search, scoring
+
+
+def _quiet_worker_restarts() -> None:
+    """Silence loky's warning when it replaces a worker whose memory grew (an encoder loaded to
+    time prediction): results are unaffected, so it is noise for the user."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
 
 
 def _modes(cfg: TrainConfig) -> list[str]:
@@ -425,12 +583,15 @@ def _yield_to_parent(parent_pid: int) -> None:
 
 
 def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, search_splits: list[tuple[Any, Any]],
-          eval_splits: list[tuple[Any, Any]], cfg: TrainConfig, parent_pid: int) -> tuple[Entry, float, float]:
+          eval_splits: dict[str, list[tuple[Any, Any]]], cfg: TrainConfig, parent_pid: int) -> tuple[Entry, float, float]:
     """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
     from training.processes import watch_parent
 
     _yield_to_parent(parent_pid)
     watch_parent(parent_pid)
+    from training import encoder_runtime, encoders
+
+    encoders.use_cache(cfg.embedding_cache)
     if _CACHE["token"] != token:
         _CACHE["token"], _CACHE["features"] = token, _Features(data)
     feats: _Features = _CACHE["features"]
@@ -440,14 +601,14 @@ def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, se
     t0 = time.perf_counter()
     # One BLAS thread in every task, whatever the number of workers: no oversubscription of
     # the cores, and the same floating-point summation order (so the same scores) for any n_jobs.
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), encoder_runtime.threads(1):  # torch too: one thread per task
         entry = evaluate(data, cand, mode, key, feats, search_splits, eval_splits, cfg)
     return entry, time.perf_counter() - t0, time.time()
 
 
 def _cost(cand: CandidateConfig, cfg: TrainConfig) -> float:
     """Rough relative CPU cost of a candidate, to hand the longest ones out first."""
-    fits = (cand.grid_size * cfg.cv.folds if cand.grid_size > 1 else 0) + cfg.cv.repeats * cfg.cv.folds + 1
+    fits = (cand.grid_size * cfg.cv.folds if cand.grid_size > 1 else 0) + len(GROUPINGS) * cfg.cv.repeats * cfg.cv.folds + 1
     return fits * reg.CLASSIFIERS[cand.classifier].cost * reg.FEATURES[cand.features].cost
 
 
@@ -473,8 +634,8 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     import uuid
 
     say = progress or (lambda _msg: None)
-    search_splits = make_splits(data, cfg.cv.folds, cfg.seed)
-    eval_splits = [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r)]
+    _warm_encoders(cfg, data, say)
+    grouping, search_splits, eval_splits = _all_splits(cfg, data)
     modes = _modes(cfg)
     jobs = [(cand, mode) for cand in cfg.candidates for mode in modes]
     # Grouped by extractor so a worker reuses its cached fold matrices; costliest groups and
@@ -491,6 +652,7 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     if cfg.n_jobs > 1:
         from joblib import Parallel, delayed
 
+        _quiet_worker_restarts()
         # Workers start on this call; results come back in order through the generator.
         results: Any = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
             delayed(_task)(*a) for a in args)
@@ -513,8 +675,8 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
         results.close()  # on an error or interrupt: stop the workers instead of waiting for them
         _CACHE["token"] = _CACHE["features"] = None
     entries = [done[i] for i in range(len(jobs))]
-    held = sum(len(te) for _, te in eval_splits)
-    train = sum(len(tr) for tr, _ in eval_splits)
+    held = sum(len(te) for _, te in eval_splits[grouping])
+    train = sum(len(tr) for tr, _ in eval_splits[grouping])
     ratio = held / train if train else 1.0 / (cfg.cv.folds - 1)
     best = compare(entries, cfg, ratio)
     return Comparison(entries, best, started, finished)
@@ -593,8 +755,10 @@ def _card(best: Entry, rows: list[dict[str, Any]], data: Data, cfg: TrainConfig,
         f"- MLflow: `{model_uri}`",
         "",
         "## Scores (gold sentences only)",
-        f"- CV ({cfg.cv.repeats} x {cfg.cv.folds}-fold, document-grouped): macro-F1 {cvs['macro_f1'][0]:.3f} ± "
-        f"{cvs['macro_f1'][1]:.3f}, F_avg {cvs['f_avg'][0]:.3f} ± {cvs['f_avg'][1]:.3f}",
+        f"- CV ({cfg.cv.repeats} x {cfg.cv.folds}-fold, {best.grouping}-grouped, which picked the champion): macro-F1 "
+        f"{cvs['macro_f1'][0]:.3f} ± {cvs['macro_f1'][1]:.3f}, F_avg {cvs['f_avg'][0]:.3f} ± {cvs['f_avg'][1]:.3f}",
+        *[f"- CV grouped by {g}: macro-F1 {best.row()[f'cv_{g}_macro_f1_mean']:.3f}" for g in GROUPINGS
+          if g != best.grouping and g in best.cv_by],
         f"- Test ({len(data.test_texts)} sentences, used once): macro-F1 {best.test['macro_f1']:.3f}, "
         f"F_avg {best.test['f_avg']:.3f}, accuracy {best.test['accuracy']:.3f}",
         "",
@@ -631,6 +795,8 @@ def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
             numbers[f"test_{what}_{label}"] = r[what]
     if entry.search:
         numbers["search_best_score"] = max(p["score"] for p in entry.search)
+    for register, value in entry.register_f1.items():
+        numbers[f"cv_macro_f1_register_{register}"] = value
     wrong = []
     gold = data.test_labels.tolist()
     for i, (g, p) in enumerate(zip(gold, entry.test_pred)):
@@ -747,6 +913,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
         for e in entries:
             c = e.comparison
             tracker.update_candidate(e.run_id, {"tied_with_best": float(c["tied"]), "is_best": float(c["is_best"]),
+                                                "is_champion": float(c["is_champion"]),
                                                 "p_value": c.get("p_value", math.nan),
                                                 "mean_diff": c.get("mean_diff", math.nan)},
                                      {"stance.tied_with_best": str(bool(c["tied"])).lower(),

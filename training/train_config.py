@@ -85,7 +85,33 @@ class CandidateConfig(Strict):
             if both:
                 raise ValueError(f"'{both[0]}' is both fixed in {where}params and searched in {where}search "
                                  "(keep one)")
+        if (self.classifier == "complement_nb" and self.features == "embedding"
+                and self.feature_params.get("nonnegative") is not True):
+            raise ValueError("classifier 'complement_nb' needs non-negative features and encoder vectors have "
+                             "negative values (set feature_params: {nonnegative: true}, which maps them to [0, 1])")
         return self
+
+    @property
+    def encoders(self) -> tuple[str, ...]:
+        """Names of the sentence encoders this candidate uses (its grid included), sorted."""
+        from training.classifiers import CLASSIFIERS, FEATURES
+
+        found: set[str] = set()
+        for comp, fixed, grid in ((FEATURES[self.features], self.feature_params, self.feature_search),
+                                  (CLASSIFIERS[self.classifier], self.params, self.search)):
+            if "encoder" not in comp.param_names:
+                continue
+            values = grid.get("encoder") or (fixed.get("encoder", comp.defaults["encoder"]),)
+            found.update(str(v) for v in values)
+        return tuple(sorted(found))
+
+    @property
+    def encoder_backends(self) -> tuple[tuple[str, str], ...]:
+        """``(encoder, backend)`` pairs this candidate runs (the backend is torch except for onnx embeddings)."""
+        backends: tuple[Any, ...] = ("torch",)
+        if self.features == "embedding":
+            backends = self.feature_search.get("backend") or (self.feature_params.get("backend", "torch"),)
+        return tuple(sorted((n, str(b)) for n in self.encoders for b in backends))
 
     @property
     def grid_size(self) -> int:
@@ -108,6 +134,10 @@ class ComparisonConfig(Strict):
     """How the best candidate is chosen and how a tie with it is decided."""
 
     metric: Literal["macro_f1", "f_avg"] = "macro_f1"
+    grouping: Literal["episode", "document"] = Field(
+        "episode", description="CV groups that pick the best: whole normalization episodes held out, or documents")
+    choose: Literal["best", "fastest_tied"] = Field(
+        "best", description="champion: the best candidate, or the fastest to predict among those tied with it")
     method: Literal["corrected_ttest", "bootstrap"] = "corrected_ttest"
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     bootstrap_samples: int = Field(2000, ge=100)
@@ -139,6 +169,12 @@ def _default_candidates() -> tuple[CandidateConfig, ...]:
         c(name="ridge-word", features="word", classifier="ridge", search={"alpha": (0.3, 1.0, 3.0)}),
         c(name="random_forest-word", features="word", classifier="random_forest"),
         c(name="knn-word", features="word", classifier="knn", search={"n_neighbors": (5, 15)}),
+        c(name="logreg-minilm", features="embedding", classifier="logreg",
+          feature_params={"encoder": "all-MiniLM-L6-v2"}, search={"C": (1.0, 4.0)}),
+        c(name="knn-minilm", features="embedding", classifier="knn",
+          feature_params={"encoder": "all-MiniLM-L6-v2"}, search={"n_neighbors": (5, 15)}),
+        c(name="vote-word_char+minilm", features="none", classifier="soft_vote",
+          params={"tfidf": "word_char", "encoder": "all-MiniLM-L6-v2"}),
     )
 
 
@@ -152,6 +188,8 @@ class TrainConfig(Strict):
     training_data: Literal["gold", "gold+weak", "both"] = Field(
         "gold", description="train on gold labels, on gold plus weak labels weighted by confidence, or compare both"
     )
+    embedding_cache: str | None = Field(
+        "data/embeddings", description="folder of the sentence-vector cache shared by every run (null: no disk cache)")
     cv: CVConfig = CVConfig()
     comparison: ComparisonConfig = ComparisonConfig()
     tracking: TrackingConfig = TrackingConfig()
