@@ -171,7 +171,7 @@ def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
             # Without the bench extra the rows stay, saying why they are empty.
             assert "fasttext is not installed" in r["note"], r
             continue
-        if key in ("encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict_onnx") and not has_onnx:
+        if key in ("encoder.st", "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict_onnx") and not has_onnx:
             assert "not installed (pip install -e '.[bench]'" in r["note"], r
             continue
         assert r["value"] is not None, (key, r["note"], proc.stderr[-3000:])
