@@ -160,6 +160,8 @@ def build_dataset(
     hf: Annotated[Optional[str], typer.Option("--hf", help="A Hugging Face dataset name, saved dataset folder or parquet file instead of --seeds.")] = None,
     text_column: Annotated[Optional[str], typer.Option("--text-column", help="Column holding the text (csv, jsonl, --hf).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for the split (default: the config's seed).")] = None,
+    weak_labels: Annotated[str, typer.Option("--weak-labels", help="Weak labels from the labelling functions (rules), a trained model (model), or the model voting with them (both).")] = "rules",
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="The model for --weak-labels model|both (default: models/stance-classifier).")] = None,
 ) -> None:
     """Turn documents into a labelled, split, fingerprinted Hugging Face dataset."""
     from rich.console import Console
@@ -173,12 +175,14 @@ def build_dataset(
     with _progress("reading documents") as bar:
         task = bar.add_task("read", total=None)
         result = build(cfg, seeds=seeds, out=out, hf=hf, text_column=text_column,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+                       progress=lambda done, total: bar.update(task, completed=done, total=total),
+                       weak_labels=weak_labels, model=model)
     console = _console()
     info = result.info
     console.print(_lf_table(result.lf_table))
-    console.print(f"label model: {info['label_model']} (macro-F1 on gold: "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v) + ")")
+    scores = ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v)
+    console.print(f"label model: {info['label_model']} ({info['label_model_reason']}"
+                  + (f"; macro-F1 on gold: {scores})" if scores else ")"))
     console.print("splits: " + ", ".join(f"{k} {v}" for k, v in info["splits"].items())
                   + f"; duplicates dropped: {info['duplicates_dropped']}")
     leak = info["leakage"]
