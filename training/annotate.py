@@ -140,11 +140,11 @@ class Session:
 
 def keys_from(stream: IO[str]) -> Iterator[str]:
     """Single key presses: raw from a terminal, one character at a time from anything else."""
-    fd = stream.fileno() if hasattr(stream, "fileno") else -1
     try:
-        is_tty = fd >= 0 and os.isatty(fd)
-    except (OSError, ValueError):
-        is_tty = False
+        fd = stream.fileno()
+        is_tty = os.isatty(fd)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        fd, is_tty = -1, False
     if is_tty:
         yield from _terminal_keys(fd)
         return

@@ -73,7 +73,8 @@ def find_issues(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
 
     if len(set(labels.tolist())) < len(LABELS):
         raise StanceError("the gold labels do not cover favor, against and neutral (label sentences of every kind first)")
-    return np.asarray(find_label_issues(labels, proba, return_indices_ranked_by="self_confidence"), dtype=np.int64)
+    return np.asarray(find_label_issues(labels, proba, return_indices_ranked_by="self_confidence",
+                                        n_jobs=1), dtype=np.int64)
 
 
 def audit(dataset: Path, folds: int = 5, seed: int = 42, limit: int | None = None) -> dict[str, Any]:
