@@ -100,8 +100,25 @@ def verdict(result: dict[str, Any]) -> list[str]:
     ]
 
 
+READING = "<!-- reading: kept when the report is written again -->"
+
+
+def kept_reading(out: Path) -> str:
+    """What an earlier report holds below the :data:`READING` marker (the written reading of the numbers)."""
+    try:
+        text = out.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text.split(READING, 1)[1].strip() if READING in text else ""
+
+
 def write_report(result: dict[str, Any], out: Path, command: str, reading: str = "", machine: str = "") -> list[Path]:
-    """``out`` (Markdown), ``<out stem>.png`` and ``<out stem>.json`` beside it; returns the three paths."""
+    """``out`` (Markdown), ``<out stem>.png`` and ``<out stem>.json`` beside it; returns the three paths.
+
+    Anything below the :data:`READING` marker of an earlier ``out`` is kept (unless ``reading``
+    replaces it), so a written interpretation survives a new run next to the new numbers.
+    """
+    reading = reading or kept_reading(out)
     png = out.with_suffix(".png")
     raw = out.with_suffix(".json")
     with atomic_file(png, binary=True) as fh:
@@ -111,5 +128,5 @@ def write_report(result: dict[str, Any], out: Path, command: str, reading: str =
                             | {"curves": {s: {str(seed): c for seed, c in by.items()} for s, by in result["curves"].items()}},
                             indent=1, default=str) + "\n")
     with atomic_file(out) as fh:
-        fh.write(markdown(result, command, png.name, machine) + (("\n" + reading.strip() + "\n") if reading else ""))
+        fh.write(markdown(result, command, png.name, machine) + f"\n{READING}\n\n" + (reading.strip() + "\n" if reading else ""))
     return [out, png, raw]

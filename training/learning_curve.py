@@ -83,6 +83,7 @@ def load_pool(dataset: Path, seed: int) -> Pool:
     names = dd["train"].features["label"].names
 
     def gold(split: str) -> tuple[list[str], list[int], list[str]]:
+        """Texts, label numbers and documents of the gold rows of one split."""
         rows = [r for r in dd[split] if r["label_source"] == "gold"]
         return [r["text"] for r in rows], [LABELS.index(names[r["label"]]) for r in rows], [r["doc_id"] for r in rows]
 
