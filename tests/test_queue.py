@@ -83,3 +83,17 @@ def test_a_queue_edited_into_invalid_json_is_named_with_its_line(tmp_path: Path)
     queue.write_text("\n", encoding="utf-8")
     with pytest.raises(StanceError, match=r"empty queue"):
         read_queue(queue)
+
+
+def test_the_command_from_an_empty_folder_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training.cli import app
+
+    (tmp_path / "news").mkdir()
+    out = tmp_path / "q.jsonl"
+    result = CliRunner().invoke(app, ["queue", str(tmp_path / "news"), "--model", "rules", "--out", str(out)])
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if line] == [
+        f"error: no documents in {tmp_path / 'news'} (add files ending in .txt, .md, .html, .htm, .jsonl, .csv)"]
+    assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "news"]
