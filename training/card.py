@@ -40,6 +40,25 @@ def _mix(info: dict[str, Any], column: str) -> str:
     return f"Label mix per {column}:\n\n" + _table([column, "sentences", *LABELS], rows)
 
 
+def _weak_sources(info: dict[str, Any]) -> str:
+    """Where the weak labels came from, why, and how each source scores against gold."""
+    source = info.get("weak_labels", "rules")
+    lines = [f"Weak labels (`--weak-labels {source}`) come from `{info['label_model']}`"
+             + (f": {info['label_model_reason']}." if info.get("label_model_reason") else ".")]
+    rows = info.get("sources_vs_gold") or []
+    if rows:
+        lines += ["", "Each source against the gold sentences (a model that was trained on these sentences scores",
+                  "higher on them than it will on new text):", "",
+                  _table(["source", "gold sentences", "accuracy", "macro-F1", "used"],
+                         [[r["source"], r["gold_sentences"], r["accuracy"], r["macro_f1"], "yes" if r["used"] else ""]
+                          for r in rows])]
+    else:
+        lines += ["", "No gold sentences: no source could be scored."]
+    for warning in info.get("warnings") or []:
+        lines += ["", f"**Warning:** {warning}"]
+    return "\n".join(lines)
+
+
 def render_card(dd: dict[str, dict[str, Counter[Any]]], info: dict[str, Any], lf_table: list[dict[str, Any]]) -> str:
     """Markdown card: sources, counts per split, label, episode and register, agreement, LFs.
 
@@ -89,10 +108,7 @@ def render_card(dd: dict[str, dict[str, Counter[Any]]], info: dict[str, Any], lf
         "",
         _table(["split", "gold", "weak"], [[s, src[s]["gold"], src[s]["weak"]] for s in dd]),
         "",
-        f"Weak labels come from the label model `{info['label_model']}`, chosen on gold "
-        f"(macro-F1 on gold: "
-        + ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v)
-        + ").",
+        _weak_sources(info),
         "",
         "## Episodes",
         "",

@@ -160,6 +160,8 @@ def build_dataset(
     hf: Annotated[Optional[str], typer.Option("--hf", help="A Hugging Face dataset name, saved dataset folder or parquet file instead of --seeds.")] = None,
     text_column: Annotated[Optional[str], typer.Option("--text-column", help="Column holding the text (csv, jsonl, --hf).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for the split (default: the config's seed).")] = None,
+    weak_labels: Annotated[str, typer.Option("--weak-labels", help="Weak labels from the labelling functions (rules), a trained model (model), or the model voting with them (both).")] = "rules",
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="The model for --weak-labels model|both (default: models/stance-classifier).")] = None,
 ) -> None:
     """Turn documents into a labelled, split, fingerprinted Hugging Face dataset."""
     from rich.console import Console
@@ -173,12 +175,14 @@ def build_dataset(
     with _progress("reading documents") as bar:
         task = bar.add_task("read", total=None)
         result = build(cfg, seeds=seeds, out=out, hf=hf, text_column=text_column,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+                       progress=lambda done, total: bar.update(task, completed=done, total=total),
+                       weak_labels=weak_labels, model=model)
     console = _console()
     info = result.info
     console.print(_lf_table(result.lf_table))
-    console.print(f"label model: {info['label_model']} (macro-F1 on gold: "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v) + ")")
+    scores = ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v)
+    console.print(f"label model: {info['label_model']} ({info['label_model_reason']}"
+                  + (f"; macro-F1 on gold: {scores})" if scores else ")"))
     console.print("splits: " + ", ".join(f"{k} {v}" for k, v in info["splits"].items())
                   + f"; duplicates dropped: {info['duplicates_dropped']}")
     leak = info["leakage"]
@@ -408,6 +412,161 @@ def compare(
                                      f"run {board['run_id']} ({board['run_name']}), {board['method']} alpha {board['alpha']}"))
     console.print(f"best: {board['best']}; registered {board['registered'] or '-'}; "
                   f"dataset {board['dataset_fingerprint'][:16] or '-'}")
+
+
+@app.command()
+@user_errors
+def queue(
+    folder: Annotated[Path, typer.Argument(help="Folder of unlabelled documents (any format build-dataset reads).")],
+    k: Annotated[int, typer.Option("--k", help="How many sentences to choose.")] = 50,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The queue file: .jsonl, .csv, or .json for Label Studio.")] = Path("queue.jsonl"),
+    model: Annotated[str, typer.Option("--model", "-m", help="Model that scores the sentences; 'rules' for the labelling functions.")] = "models/stance-classifier",
+    by: Annotated[str, typer.Option("--by", help="Uncertainty measure: margin or entropy.")] = "margin",
+    per_doc: Annotated[Optional[int], typer.Option("--per-doc", help="At most this many sentences from one document.")] = 5,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="jsonl, csv or labelstudio (default: from the --out suffix).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 42,
+    config: ConfigOpt = DATASET_CONFIG,
+) -> None:
+    """Choose the next sentences to label: uncertain ones, spread over clusters and documents."""
+    from training.config import DatasetConfig, load_config
+    from training.queue import QueueOptions, build_queue, output_format, write_queue
+
+    cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
+    opts = QueueOptions(folder, k, out, model, by, per_doc, fmt, seed)
+    rows = build_queue(opts, cfg)
+    write_queue(rows, out, output_format(opts))
+    docs = len({r["doc_id"] for r in rows})
+    guesses = ", ".join(f"{g} {sum(r['guess'] == g for r in rows)}" for g in ("favor", "against", "neutral"))
+    sys.stderr.write(f"wrote {len(rows)} sentences from {docs} documents to {out} (model's guesses: {guesses})\n")
+
+
+@app.command()
+@user_errors
+def annotate(
+    queue_file: Annotated[Path, typer.Argument(metavar="QUEUE", help="A queue written by `stance queue`, `agreement` or `audit-labels` (.jsonl).")],
+    annotator: Annotated[str, typer.Option("--annotator", "-a", help="Your name (letters, digits, . _ -); it goes on every label.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Gold output (default: <queue>.<annotator>.gold.jsonl).")] = None,
+) -> None:
+    """Label a queue in the terminal: f favor, a against, n neutral, s skip, u undo, q quit."""
+    from training.annotate import annotate as run_session
+    from training.annotate import stdin_keys
+
+    result = run_session(queue_file, annotator, out, stdin_keys(), _console().print)
+    verb = "done" if result["stopped"] == "done" else "stopped; run the same command to go on"
+    sys.stderr.write(f"{verb}: {result['labelled']} of {result['total']} labelled ({result['labelled_now']} now), "
+                     f"{result['skipped']} skipped, {result['left']} left; gold in {result['out']}\n")
+
+
+@app.command("import-labels")
+@user_errors
+def import_labels(
+    files: Annotated[list[Path], typer.Argument(help="Label Studio JSON exports, CSV or JSON-lines files with text and label.")],
+    docs: Annotated[Path, typer.Option("--docs", help="The document folder whose <stem>.gold.jsonl files receive the labels.")],
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Write the good labels and list the bad ones as warnings.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Let imported labels overwrite different gold labels.")] = False,
+    config: ConfigOpt = DATASET_CONFIG,
+) -> None:
+    """Bring labels back into gold files; nothing is written while a label is unknown, unmatched or in conflict."""
+    from training.config import DatasetConfig, load_config
+    from training.import_labels import import_labels as run
+
+    cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
+    result = run(files, docs, cfg, skip_bad=skip_bad, replace=replace)
+    for line in result["problems"]:
+        sys.stderr.write(f"warning: skipped: {line}\n")
+    sys.stderr.write(f"imported {result['written']} of {result['labels']} labels into {len(result['files'])} gold files "
+                     f"({result['unchanged']} were there already)\n")
+
+
+@app.command()
+@user_errors
+def agreement(
+    files: Annotated[list[Path], typer.Argument(help="Gold files of two or more annotators (annotate's outputs).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Adjudication queue of the disagreements (open it with annotate).")] = Path("adjudication.jsonl"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False,
+) -> None:
+    """Cohen's kappa per pair, Krippendorff's alpha, per-class agreement, and the disagreements to settle."""
+    from training.agreement import adjudication_rows, measure, read_annotations, write_adjudication
+
+    labels, rows = read_annotations(files)
+    result = measure(labels)
+    write_adjudication(adjudication_rows(result, labels, rows), out)
+    if as_json:
+        sys.stdout.write(json.dumps({k: v for k, v in result.items() if k != "disputed"} | {"disagreements": len(result["disputed"])}, indent=2) + "\n")
+    else:
+        console = _console()
+        for pair in result["pairs"]:
+            console.print(f"{pair['a']} / {pair['b']}: Cohen's kappa {pair['kappa']:.3f}, observed {pair['observed']:.1%} "
+                          f"on {pair['sentences']} sentences")
+        console.print(f"Krippendorff's alpha {result['alpha']:.3f} over {result['shared']} sentences labelled twice or more")
+        console.print("specific agreement: " + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -" for c, v in result["per_class"].items()))
+    sys.stderr.write(f"wrote {len(result['disputed'])} disagreements to {out}\n")
+
+
+@app.command("audit-labels")
+@user_errors
+def audit_labels(
+    data: Annotated[Path, typer.Option("--data", "-d", help="A dataset folder saved by build-dataset.")] = Path("data/dataset"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Review queue (open it with annotate).")] = Path("review.jsonl"),
+    folds: Annotated[int, typer.Option("--folds", help="Folds of the grouped cross-validation.")] = 5,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Keep only this many of the likeliest errors.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and the model.")] = 42,
+) -> None:
+    """Find likely label errors in gold with out-of-fold probabilities and confident learning."""
+    from training.audit import audit, write_review
+
+    if folds < 2:
+        raise StanceError(f"invalid --folds {folds} (at least 2)")
+    result = audit(data, folds=folds, seed=seed, limit=limit)
+    write_review(result["rows"], out)
+    sys.stderr.write(f"{result['issues']} of {result['gold']} gold sentences look mislabelled (folds grouped by "
+                     f"{result['grouped_by']}, {result['groups']} groups; out-of-fold accuracy {result['oof_accuracy']:.3f}); "
+                     f"wrote {len(result['rows'])} to {out}\n")
+
+
+@app.command("learning-curve")
+@user_errors
+def learning_curve(
+    data: Annotated[Path, typer.Option("--data", "-d", help="A dataset folder saved by build-dataset (its gold is the oracle).")] = Path("data/dataset"),
+    strategies: Annotated[str, typer.Option("--strategies", help="Comma-separated: random, margin, entropy, margin-diverse, entropy-diverse.")] = "random,margin,entropy,margin-diverse,entropy-diverse",
+    seeds: Annotated[int, typer.Option("--seeds", help="How many seeds (runs per strategy).")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="The first seed; the others follow it.")] = 42,
+    step: Annotated[int, typer.Option("--step", help="Labels added per step.")] = 100,
+    initial: Annotated[int, typer.Option("--initial", help="Labels to start from.")] = 100,
+    max_labels: Annotated[Optional[int], typer.Option("--max-labels", help="Stop at this many labels (default: the whole pool).")] = None,
+    per_doc: Annotated[int, typer.Option("--per-doc", help="Diverse strategies: at most this many sentences of one document per step.")] = 5,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The Markdown report; the chart (.png) and raw curves (.json) go beside it.")] = Path("docs/learning-curve.md"),
+    log: Annotated[bool, typer.Option("--log/--no-log", help="Also record the run in MLflow.")] = True,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, sqlite:///mlflow.db).")] = None,
+    experiment: Annotated[str, typer.Option("--experiment", "-e", help="MLflow experiment.")] = "stance-learning-curve",
+) -> None:
+    """Simulate the labelling loop on a labelled dataset: each strategy against random, as learning curves."""
+    from training.curve_report import write_report
+    from training.learning_curve import CurveOptions, simulate
+
+    opts = CurveOptions(data, tuple(s.strip() for s in strategies.split(",") if s.strip()),
+                        tuple(range(seed, seed + seeds)), step, initial, max_labels, per_doc)
+    err = _stderr_console()
+    result = simulate(opts, progress=lambda line: err.print(line, markup=False, highlight=False))
+    command = (f"stance learning-curve --data {data} --strategies {','.join(opts.strategies)} --seeds {seeds} --seed {seed} "
+               f"--step {step} --initial {initial} --per-doc {per_doc}" + (f" --max-labels {max_labels}" if max_labels else ""))
+    written = write_report(result, out, command)
+    if log:
+        from training.tracking import log_learning_curve
+
+        summary = result["summary"]["strategies"]
+        metrics = {f"{k}.{s.replace('-', '_')}": v for s, row in summary.items() for k, v in row.items()
+                   if k in ("auc_mean", "auc_std", "gap_mean", "gap_std") and v == v}
+        metrics["full_score"] = result["full_score"]
+        run_id = log_learning_curve(tracking_uri, experiment, result["options"], metrics,
+                                    {s: row["mean_curve"] for s, row in summary.items()}, written)
+        sys.stderr.write(f"MLflow run {run_id} (experiment '{experiment}')\n")
+    console = _console()
+    for name, row in result["summary"]["strategies"].items():
+        console.print(f"{name}: area {row['auc_mean']:.4f} ± {row['auc_std']:.4f}, gap to random {row['gap_mean']:+.4f} ± "
+                      f"{row['gap_std']:.4f}, target reached at {row['reach_mean_curve'] or '-'} labels")
+    console.print(f"full-data score {result['full_score']:.4f} on {result['test']} test sentences; wrote "
+                  + ", ".join(str(p) for p in written))
 
 
 METRICS = Path("metrics/evaluate.json")

@@ -257,4 +257,4 @@ def segment_file(path: Path, config: DatasetConfig) -> Iterator[dict[str, object
     root = path.parent
     for doc in read_file(path, root, config.reader):
         for span in segment(doc.text, config.cleaning, config.segmentation, doc.markdown):
-            yield {"text": span.text, "doc_id": doc.doc_id, "index": span.index, "start": span.start, "end": span.end}
+            yield {"text": span.text, "doc_id": doc.doc_id, "sentence_index": span.index, "start": span.start, "end": span.end}

@@ -46,7 +46,7 @@ class _Corpus:
     memory grows by well under the size of the dataset itself however large the corpus.
     """
 
-    def __init__(self, spill: Path, config: DatasetConfig, gold_index: dict[tuple[str, str], Any]) -> None:
+    def __init__(self, spill: Path, config: DatasetConfig, gold_index: dict[tuple[str, str], Any], voter: Any = None) -> None:
         import pyarrow as pa
 
         from training.dedup import BandKeys
@@ -66,6 +66,8 @@ class _Corpus:
         self._doc, self._index, self._start, self._end = (array("i"), array("i"), array("I"), array("I"))
         self._gold = array("b")
         self._votes: list[np.ndarray] = []
+        self.voter = voter  # a trained model voting too (``--weak-labels model|both``)
+        self._proba: list[np.ndarray] = []
         self._texts: list[str] = []
         self._schema = pa.schema([("text", pa.string())])
         self._writer = pa.ipc.new_file(str(spill), self._schema)
@@ -98,6 +100,8 @@ class _Corpus:
             return
         texts, self._texts = self._texts, []
         self._votes.append(apply_lfs(texts, self.config.labeling, self.lexicons))
+        if self.voter is not None:
+            self._proba.append(self.voter.proba(texts))
         self.band_keys.add(texts)
         self._writer.write_batch(pa.record_batch([pa.array(texts, pa.string())], schema=self._schema))
         self.n += len(texts)
@@ -116,6 +120,10 @@ class _Corpus:
         from training.labeling import LABELING_FUNCTIONS
 
         return np.concatenate(self._votes) if self._votes else np.zeros((0, len(LABELING_FUNCTIONS)), dtype=np.int8)
+
+    def model_proba(self) -> np.ndarray | None:
+        """The voting model's probabilities of every sentence, None without a model."""
+        return np.concatenate(self._proba) if self.voter is not None and self._proba else None
 
     def chunks(self) -> Iterator[tuple[int, Any]]:
         """(first sentence number, Arrow text array) of every spilled chunk, in corpus order."""
@@ -305,20 +313,26 @@ def build_dataset(
     hf: str | None = None,
     text_column: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    weak_labels: str = "rules",
+    model: str | None = None,
 ) -> BuildResult:
     """Build the dataset described by ``config`` and save it to ``out`` (atomically).
 
     Everything is written into a scratch folder next to ``out`` and swapped in at the end, so a
-    failure at any step leaves the previous dataset as it was.
+    failure at any step leaves the previous dataset as it was. ``weak_labels`` (rules, model or
+    both) says where weak labels come from; ``model`` is the model for the last two.
     """
+    from training.weak import check_source
+
     seeds = Path(seeds or config.seeds_dir)
     out = Path(out or config.out_dir)
     inputs = [seeds] if not hf else [Path(hf)] if Path(hf).exists() else []
+    check_source(weak_labels, model)
     claim_output_dir(out, "--out", is_dataset, inputs)
     tmp = new_scratch_dir(out, "tmp")
     try:
         with os_errors("write the dataset to", out):
-            result = _build(config, seeds, tmp, hf, text_column, progress)
+            result = _build(config, seeds, tmp, hf, text_column, progress, (weak_labels, model))
             write_info(tmp, result[1])
             claim_output_dir(out, "--out", is_dataset, inputs)  # it may have changed during the build
             swap_dir(tmp, out)
@@ -359,15 +373,18 @@ def _build(
     hf: str | None,
     text_column: str | None,
     progress: Callable[[int, int], None] | None,
+    weak_source: tuple[str, str | None] = ("rules", None),
 ) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
     """The build itself, into the empty folder ``tmp``: (fingerprint, info, labelling-function table)."""
+    import logging
+
     import datasets
     import pyarrow as pa
     from datasets.arrow_writer import ArrowWriter
 
     from training.card import render_card
     from training.dedup import clusters, verified_pairs
-    from training.labeling import weak_labels_from_votes
+    from training.weak import ModelVoter, combine, label_warnings, source_accuracy
 
     reader = config.reader if text_column is None else config.reader.model_copy(update={"text_column": text_column})
     gold_rows = []
@@ -379,7 +396,9 @@ def _build(
         metadata = read_metadata(seeds / reader.metadata_file)
         agreement = read_agreement(seeds / reader.agreement_file)
     gold_index = index_gold(gold_rows)
-    corpus = _Corpus(tmp / ".sentences.arrow", config, gold_index)
+    mode, model_uri = weak_source
+    voter = ModelVoter(model_uri or "models/stance-classifier") if mode != "rules" else None
+    corpus = _Corpus(tmp / ".sentences.arrow", config, gold_index, voter)
     try:
         if hf:
             docs = list(read_hf(hf, reader.text_column, reader.id_column))
@@ -407,14 +426,17 @@ def _build(
         raise StanceError(*(f"annotation matches no sentence: {r.where}: {r.text[:70]!r} (run `stance segment` on {r.doc_id} to see its sentences)" for r in unmatched))
 
     gold = corpus.column("gold")
-    votes = corpus.votes()
-    weak = weak_labels_from_votes(votes, gold, config.labeling)
-    lf_table = lf_analysis(votes, gold)
+    proba = corpus.model_proba()
+    weak, votes, voter_names = combine(corpus.votes(), gold, config.labeling, mode, proba)
+    lf_table = lf_analysis(votes, gold, voter_names)
     del votes
     labels = np.where(gold >= 0, gold, weak.labels).astype(np.int8)
     confidence = np.where(gold >= 0, 1.0, weak.confidence)
-    weak_model, weak_scores = weak.model, weak.gold_scores
-    del weak
+    # Without gold there is no score (NaN), and the info file is strict JSON: such scores are left out.
+    weak_model, weak_reason = weak.model, weak.reason
+    weak_scores = {k: v for k, v in weak.gold_scores.items() if v == v}
+    sources_vs_gold = source_accuracy(gold, weak, proba)
+    del weak, proba
 
     # Duplicates: keep the first copy, record where the others were.
     doc, index = corpus.column("doc"), corpus.column("index")
@@ -495,6 +517,9 @@ def _build(
         sizes[split] = sum(tally["label"].values())
         counts[split] = tally
     fingerprint = fp.hexdigest()
+    warnings = label_warnings(labels[kept], gold[kept], sizes, len(doc_labels))
+    for line in warnings:
+        logging.getLogger("training.dataset").warning(line)
     for split in SPLITS:
         _write_split_metadata(tmp / split, features, hashlib.sha256(f"{fingerprint}/{split}".encode()).hexdigest()[:16])
     (tmp / datasets.config.DATASETDICT_JSON_FILENAME).write_text(json.dumps({"splits": list(SPLITS)}), encoding="utf-8")
@@ -511,6 +536,11 @@ def _build(
         "duplicate_label_conflicts": label_conflicts,
         "label_model": weak_model,
         "label_model_gold_macro_f1": weak_scores,
+        "label_model_reason": weak_reason,
+        "weak_labels": mode,
+        "weak_model": model_uri if mode != "rules" else None,
+        "sources_vs_gold": sources_vs_gold,
+        "warnings": warnings,
         "splits": sizes,
         "leakage": audit,
         "agreement": agreement,

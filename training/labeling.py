@@ -3,7 +3,8 @@
 Gold labels come from ``*.gold.jsonl`` files next to the documents. Sentences without gold
 get a weak label: a set of labelling functions (cue lexicons, negation and modality scope,
 contrast clauses, blocking and enabling conditions) vote, and a label model (majority vote or
-Dawid-Skene, whichever scores better on gold) turns the votes into a label and a confidence.
+Dawid-Skene, whichever scores better on gold; majority vote when there is no gold) turns the
+votes into a label and a confidence.
 """
 
 from __future__ import annotations
@@ -305,6 +306,8 @@ class WeakLabels:
     confidence: np.ndarray  # (n,) probability of that class
     model: str  # "majority" or "dawid_skene"
     gold_scores: dict[str, float]  # macro-F1 on gold of each candidate label model
+    reason: str = ""  # why that label model was used
+    gold_accuracy: dict[str, float] | None = None  # accuracy on gold of each candidate label model
 
 
 def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, k: int = 3) -> float:
@@ -327,6 +330,19 @@ def _label_model_on_patterns(
     how often each occurs) and never hold an (n, k) array. Returns the probabilities of each
     pattern, the pattern of each sentence, the chosen model and every model's macro-F1 on gold.
     """
+    probs, inverse, chosen, scores, _, _ = _choose_label_model(votes, gold, config)
+    return probs, inverse, chosen, scores
+
+
+def _choose_label_model(
+    votes: np.ndarray, gold: np.ndarray, config: LabelingConfig
+) -> tuple[np.ndarray, np.ndarray, str, dict[str, float], str, dict[str, float]]:
+    """:func:`_label_model_on_patterns` plus why the model was chosen and each model's accuracy on gold.
+
+    Without gold, ``auto`` takes the majority vote: Dawid-Skene fitted on votes alone can
+    settle on a solution where one class explains every pattern (two short op-eds came out
+    all ``favor``), and with no gold there is nothing to notice it by.
+    """
     from training.label_model import fit_dawid_skene, majority_vote
 
     k = len(LABELS)
@@ -337,17 +353,20 @@ def _label_model_on_patterns(
         "dawid_skene": fit_dawid_skene(patterns, k, config.dawid_skene_iterations, weights=weights).predict_proba(patterns),
     }
     has_gold = gold >= 0
-    scores = {
-        name: (_macro_f1(gold[has_gold], probs.argmax(axis=1)[inverse[has_gold]]) if has_gold.any() else float("nan"))
-        for name, probs in candidates.items()
-    }
+    graded = gold[has_gold]
+    nan = float("nan")
+    predicted = {name: probs.argmax(axis=1)[inverse[has_gold]] for name, probs in candidates.items()}
+    scores = {name: (_macro_f1(graded, p) if graded.size else nan) for name, p in predicted.items()}
+    accuracy = {name: (float((p == graded).mean()) if graded.size else nan) for name, p in predicted.items()}
     if config.label_model != "auto":
-        chosen = config.label_model
-    elif has_gold.any():
+        chosen, reason = config.label_model, "set by labeling.label_model"
+    elif graded.size:
         chosen = max(scores, key=lambda name: (scores[name], name == "majority"))
+        reason = f"the better macro-F1 on {graded.size} gold sentences"
     else:
-        chosen = "dawid_skene"
-    return candidates[chosen], inverse, chosen, scores
+        chosen = "majority"
+        reason = "no gold sentences to choose on, and Dawid-Skene can collapse onto one class without them"
+    return candidates[chosen], inverse, chosen, scores, reason, accuracy
 
 
 def label_model_probabilities(votes: np.ndarray, gold: np.ndarray, config: LabelingConfig) -> tuple[np.ndarray, str, dict[str, float]]:
@@ -367,22 +386,24 @@ def weak_labels(texts: Sequence[str], gold: np.ndarray, config: LabelingConfig) 
 
 def weak_labels_from_votes(votes: np.ndarray, gold: np.ndarray, config: LabelingConfig) -> WeakLabels:
     """The label model's label and confidence for every sentence, from votes already cast."""
-    probs, inverse, chosen, scores = _label_model_on_patterns(votes, gold, config)
-    return WeakLabels(probs.argmax(axis=1).astype(np.int8)[inverse], probs.max(axis=1)[inverse], chosen, scores)
+    probs, inverse, chosen, scores, reason, accuracy = _choose_label_model(votes, gold, config)
+    return WeakLabels(probs.argmax(axis=1).astype(np.int8)[inverse], probs.max(axis=1)[inverse], chosen, scores,
+                      reason, accuracy)
 
 
-def lf_analysis(votes: np.ndarray, gold: np.ndarray) -> list[dict[str, Any]]:
+def lf_analysis(votes: np.ndarray, gold: np.ndarray, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Coverage, overlap, conflict and accuracy against gold of every labelling function.
 
     Per-class columns give the precision of the function's votes for that class on gold
-    sentences (empty where it never votes that class there).
+    sentences (empty where it never votes that class there). ``names`` labels the columns of
+    ``votes`` when there are more than the labelling functions (the model as a voter).
     """
     n = max(votes.shape[0], 1)
     active = votes >= 0
     n_active = active.sum(axis=1)
     has_gold = gold >= 0
     rows = []
-    for j, name in enumerate(LABELING_FUNCTIONS):
+    for j, name in enumerate(names or LABELING_FUNCTIONS):
         col = votes[:, j]
         on = active[:, j]
         others_on = n_active - on > 0

@@ -868,3 +868,41 @@ def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mappi
     finally:
         _retry(client.set_terminated, run_id, status)
     return run_id
+
+
+def log_learning_curve(uri: str | None, experiment: str, params: Mapping[str, Any], metrics: Mapping[str, float],
+                       curves: Mapping[str, Sequence[tuple[int, float]]], artifacts: Sequence[Path]) -> str:
+    """Record a ``stance learning-curve`` simulation as one run: each strategy's mean curve as a
+    metric stepped by the number of labels (MLflow draws it as a chart), the summary as metrics,
+    and the chart and report files as artifacts. Returns the run id."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    uri = resolve_uri(uri)
+    check_store(uri)
+    quiet_mlflow()
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    db = _sqlite_path(uri)
+    with _store_lock(uri):
+        exp_id = _experiment_id(client, experiment, create=True,
+                                artifact_location=(db.parent.resolve() / "mlruns").as_uri() if db is not None else None)
+    run = _retry(client.create_run, exp_id, run_name="learning-curve", tags={KIND_TAG: "learning_curve"})
+    status = "FAILED"
+    try:
+        now = int(time.time() * 1000)
+        points = [Metric(f"curve_macro_f1.{name.replace('-', '_')}", float(score), now, int(n))
+                  for name, curve in curves.items() for n, score in curve]
+        values = [Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)]
+        entries = points + values
+        for start in range(0, len(entries), MAX_BATCH_ENTRIES - MAX_BATCH_PARAMS):
+            batch = entries[start:start + MAX_BATCH_ENTRIES - MAX_BATCH_PARAMS]
+            extra = [Param(k, _param_value(v)) for k, v in params.items()] if start == 0 else []
+            _retry(client.log_batch, run.info.run_id, metrics=batch, params=extra,
+                   tags=[RunTag("stance.strategies", ",".join(curves))] if start == 0 else [])
+        for path in artifacts:
+            _retry(client.log_artifact, run.info.run_id, str(path))
+        status = "FINISHED"
+    finally:
+        _retry(client.set_terminated, run.info.run_id, status)
+    return run.info.run_id
