@@ -143,7 +143,7 @@ def _console() -> Any:
     from rich.console import Console
 
     console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=200)
+    return console if console.is_terminal else Console(highlight=False, width=240)
 
 
 def _lf_table(rows: list[dict[str, Any]]) -> Any:
@@ -280,7 +280,7 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
 
     table = Table(title=title)
     for head in ("candidate", "labels", f"CV {metric}", "CV F_avg", "CV acc", "episode CV", "document CV",
-                 "test macro-F1", "test F_avg", "fit s", "pred sent/s", "size KB", "vs best", "p"):
+                 "test macro-F1", "test F_avg", "CV ECE", "test ECE", "test Brier", "fit s", "pred sent/s", "size KB", "vs best", "p"):
         table.add_column(head, justify="left" if head in ("candidate", "labels", "vs best") else "right", no_wrap=True)
     def num(key: str, fmt: str, scale: float = 1.0) -> str:
         v = r.get(key)
@@ -295,7 +295,8 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
             f"{num(f'cv_{metric}_mean', '.3f')} ± {num(f'cv_{metric}_std', '.3f')}",
             f"{num('cv_f_avg_mean', '.3f')} ± {num('cv_f_avg_std', '.3f')}", num("cv_accuracy_mean", ".3f"),
             num("cv_episode_macro_f1_mean", ".3f"), num("cv_document_macro_f1_mean", ".3f"),
-            num("test_macro_f1", ".3f"), num("test_f_avg", ".3f"), num("fit_seconds", ".2f"),
+            num("test_macro_f1", ".3f"), num("test_f_avg", ".3f"), num("cv_ece", ".3f"), num("test_ece", ".3f"),
+            num("test_brier", ".3f"), num("fit_seconds", ".2f"),
             num("predict_sentences_per_s", ",.0f"), num("model_size_bytes", ",.0f", 1024), verdict,
             "" if r["is_best"] else num("p_value", ".3f"),
         )

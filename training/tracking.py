@@ -158,6 +158,7 @@ class Candidate:
     classes: list[str]
     input_example: list[str]
     confusion_png: bytes = b""
+    reliability_png: bytes = b""
     model_bytes: bytes = b""  # the model's skops file when already serialized
     run_id: str = ""
     model_uri: str = ""
@@ -461,6 +462,8 @@ def _write_candidate_artifacts(folder: Path, cand: Candidate) -> None:
         writer.writerows(cand.misclassified)
     png = cand.confusion_png or confusion_png(cand.confusion, cand.name, cand.metrics.get("test_macro_f1", math.nan))
     (folder / "confusion_matrix.png").write_bytes(png)
+    if cand.reliability_png:
+        (folder / "reliability_diagram.png").write_bytes(cand.reliability_png)
 
 
 # ---------------------------------------------------------------- reading back (`stance compare`)

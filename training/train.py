@@ -37,6 +37,7 @@ from training.train_config import CandidateConfig, TrainConfig
 
 Progress = Callable[[str], None]
 SCORES = ("macro_f1", "f_avg", "accuracy")
+CALIBRATION_COLUMNS = ("cv_ece", "cv_brier", "cv_log_loss", "test_ece", "test_brier", "test_log_loss")
 
 
 # ---------------------------------------------------------------- data
@@ -330,6 +331,10 @@ class Entry:
     comparison: dict[str, Any] = field(default_factory=dict)
     confusion_png: bytes = b""
     run_id: str = ""
+    oof_rows: Any = None  # pool rows of the out-of-fold predictions (every repeat of the choosing grouping)
+    oof_proba: Any = None  # their probabilities, columns in LABELS order
+    calibration: dict[str, float] = field(default_factory=dict)  # cv_/test_ ece, brier, log_loss
+    reliability_png: bytes = b""
 
     @property
     def baseline(self) -> bool:
@@ -355,6 +360,8 @@ class Entry:
         out["cv_register_macro_f1"] = dict(self.register_f1)
         for s in SCORES:
             out[f"test_{s}"] = self.test[s]
+        for k in CALIBRATION_COLUMNS:
+            out[k] = self.calibration.get(k, math.nan)
         out.update({"fit_seconds": self.fit_seconds, "predict_sentences_per_s": self.predict_per_second,
                     "model_size_bytes": self.size_bytes, "tied_with_best": bool(self.comparison.get("tied")),
                     "is_best": bool(self.comparison.get("is_best")),
@@ -392,8 +399,9 @@ class _Features:
 
 def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, cp: dict[str, Any],
                fp: dict[str, Any], splits: list[tuple[Any, Any]], tag: str, seed: int,
-               preds: list[Any] | None = None) -> list[dict[str, float]]:
-    """Scores of each split; with ``preds``, each split's held-out predictions are appended to it."""
+               preds: list[Any] | None = None, probas: list[Any] | None = None) -> list[dict[str, float]]:
+    """Scores of each split; with ``preds`` (``probas``), each split's held-out predictions
+    (probabilities, columns in LABELS order) are appended to it."""
     comp = reg.CLASSIFIERS[cand.classifier]
     out = []
     for i, (tr, held) in enumerate(splits):
@@ -408,6 +416,10 @@ def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, c
         out.append(metrics.scores(data.labels[held].tolist(), predicted))
         if preds is not None:
             preds.append(predicted)
+        if probas is not None:
+            from training.calibration import aligned
+
+            probas.append(aligned(clf.predict_proba(xte), [str(c) for c in clf.classes_], LABELS))
     return out
 
 
@@ -450,9 +462,12 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     grouping = entry.grouping = _grouping(cfg, data)
     for g, splits in eval_splits.items():
         preds: list[Any] = []
-        entry.cv_by[g] = _cv_scores(data, feats, cand, mode, *best, splits, f"eval-{g}", cfg.seed, preds)
+        probas: list[Any] | None = [] if g == grouping else None
+        entry.cv_by[g] = _cv_scores(data, feats, cand, mode, *best, splits, f"eval-{g}", cfg.seed, preds, probas)
         if g == grouping:
             entry.register_f1 = _register_scores(data, splits, preds)
+            entry.oof_rows = np.concatenate([held for _, held in splits])
+            entry.oof_proba = np.vstack(probas) if probas else np.zeros((0, len(LABELS)))
     entry.cv = entry.cv_by[grouping]
 
     model = reg.assemble(reg.build_features(cand.features, best[1]),
@@ -474,7 +489,24 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     from training.charts import confusion_png
 
     entry.confusion_png = confusion_png(entry.confusion, key, entry.test["macro_f1"])
+    _calibration_scores(entry, data)
     return entry
+
+
+def _calibration_scores(entry: Entry, data: Data) -> None:
+    """ECE, Brier and log loss of the pooled out-of-fold and of the test probabilities; the reliability chart."""
+    from training import calibration
+    from training.charts import reliability_png
+
+    oof_gold = data.labels[entry.oof_rows].tolist()
+    test_proba = calibration.aligned(entry.test_proba, entry.classes, LABELS)
+    gold = data.test_labels.tolist()
+    entry.calibration = {**{f"cv_{k}": v for k, v in calibration.scores(oof_gold, entry.oof_proba, LABELS).items()},
+                         **{f"test_{k}": v for k, v in calibration.scores(gold, test_proba, LABELS).items()}}
+    entry.reliability_png = reliability_png(
+        {"out-of-fold": calibration.reliability_bins(oof_gold, entry.oof_proba, LABELS),
+         "test": calibration.reliability_bins(gold, test_proba, LABELS)},
+        f"{entry.key}: CV ECE {entry.calibration['cv_ece']:.3f}, test ECE {entry.calibration['test_ece']:.3f}")
 
 
 def _timed_proba(model: Any, texts: list[str]) -> tuple[Any, float]:
@@ -826,6 +858,7 @@ def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
         classes=entry.classes,
         input_example=(data.test_texts or data.texts)[:3],
         confusion_png=entry.confusion_png,
+        reliability_png=entry.reliability_png,
     )
 
 
