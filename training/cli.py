@@ -180,6 +180,7 @@ def predict(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 4096,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).", show_default=False)] = None,
     config: ConfigOpt = DATASET_CONFIG,
+    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Label a sentence 'uncertain' when its top probability is below this, between 0 and 1 (default: min_confidence of the train config the model was trained with; none: label every sentence).", show_default=False)] = None,
 ) -> None:
     """Label sentences with a saved or registered model: label and probability of each label per sentence."""
     from training.predict_io import PredictOptions, run_predict, summary
@@ -192,7 +193,8 @@ def predict(
         cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
     opts = PredictOptions(texts=tuple(sentences or ()), input=input, input_format=input_format, text_column=text_column,
                           documents=documents, model=model, output=output, format=fmt, batch_size=batch_size,
-                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs)
+                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs,
+                          min_confidence=min_confidence)
     stdin = getattr(sys.stdin, "buffer", None) or open(os.devnull, "rb")
     with contextlib.ExitStack() as stack:
         report = None

@@ -645,7 +645,7 @@ def log_model(
 
     example = pd.DataFrame({"text": list(input_example)})
     served = ServedModel(StanceModel(model)).predict(example)
-    signature = infer_signature(example, served)
+    signature = infer_signature(example, served, params={"min_confidence": 0.0})
     meta = {"labels": labels_of(model), "served_columns": list(served.columns), **(metadata or {})}
     logged = _retry(client.create_logged_model, experiment_id, name="model", source_run_id=run_id, tags=dict(tags or {}))
     status = LoggedModelStatus.FAILED

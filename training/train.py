@@ -964,6 +964,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
             "dataset_fingerprint": data.fingerprint,
             "dataset_config_hash": data.dataset_hash,
             "config_hash": cfg_hash,
+            "min_confidence": cfg.min_confidence,
             "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": tracker.parent_id,
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
