@@ -230,6 +230,7 @@ def evaluate(
     config: Annotated[Path, typer.Option("--config", "-c", help="Training config (its tracking section, for --log).")] = TRAIN_CONFIG,
     metrics: Annotated[Optional[Path], typer.Option("--metrics", help="Also write the headline metrics as JSON here (for dvc metrics).")] = None,
     plots: Annotated[Optional[Path], typer.Option("--plots", help="Also write confusion and per-class CSVs into this folder (for dvc plots).")] = None,
+    target_accuracy: Annotated[Optional[float], typer.Option("--target-accuracy", help="Also find the smallest top-probability threshold whose kept sentences reach this accuracy (0 to 1).", show_default=False)] = None,
 ) -> None:
     """Score a model on labelled sentences: macro-F1, F_avg, accuracy, per-label scores, confusion matrix."""
     from training.evaluate import evaluate_model
@@ -241,7 +242,7 @@ def evaluate(
 
         tracking_cfg = (load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()).tracking
     report = evaluate_model(data, model, split=split, text_column=text_column, label_column=label_column,
-                            tracking=tracking_cfg)
+                            tracking=tracking_cfg, target_accuracy=target_accuracy)
     if metrics or plots:
         from training.reports import write_reports
 
@@ -269,11 +270,27 @@ def _eval_report(report: dict[str, Any]) -> Any:
     for label, row in zip(labels, report["confusion"]["matrix"]):
         matrix.add_row(label, *(str(v) for v in row))
     lines = [f"macro-F1 {report['macro_f1']:.4f}   F_avg {report['f_avg']:.4f}   accuracy {report['accuracy']:.4f}"]
+    lines += _risk_lines(report)
     if report.get("skipped_empty"):
         lines.append(f"skipped {report['skipped_empty']} empty rows")
     if report.get("mlflow_run_id"):
         lines.append(f"logged MLflow run {report['mlflow_run_id']}")
     return Group(scores, matrix, *lines)
+
+
+def _risk_lines(report: dict[str, Any]) -> list[str]:
+    """Calibration and risk-coverage lines of an evaluation report."""
+    c, rc = report["calibration"], report["risk_coverage"]
+    lines = [f"calibration: ECE {c['ece']:.4f} (15 bins)   Brier {c['brier']:.4f}   log loss {c['log_loss']:.4f}",
+             "coverage  " + "   ".join(f"{100 * r['coverage']:.0f}%: acc {r['accuracy']:.3f} F1 {r['macro_f1']:.3f}"
+                                      for r in rc["at_coverage"]),
+             f"area under the risk-coverage curve {rc['aurc']:.4f}"]
+    if "target_accuracy" in rc:
+        t = rc["target_threshold"]
+        lines.append(f"no threshold reaches accuracy {rc['target_accuracy']:g} on this data" if t is None else
+                     f"accuracy {rc['target_accuracy']:g}: --min-confidence {t['threshold']:.4f} keeps "
+                     f"{100 * t['coverage']:.1f}% of sentences at accuracy {t['accuracy']:.3f}")
+    return lines
 
 
 def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> Any:
