@@ -333,6 +333,7 @@ def train(
     training_data: Annotated[Optional[str], typer.Option("--training-data", help="gold, gold+weak or both (default: training_data).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of CV splits and models (default: the config's seed).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: n_jobs).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Move the champion alias to the new model even when it is significantly worse than the current one.")] = False,
 ) -> None:
     """Compare the configured classifiers with repeated grouped CV, log to MLflow, register and export the best."""
     from training.config import load_config
@@ -344,7 +345,7 @@ def train(
                                "training_data": training_data, "seed": seed, "n_jobs": jobs},
                          {"experiment": experiment, "uri": tracking_uri})
     err = _stderr_console()
-    result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False))
+    result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False), force=force)
     console = _console()
     rows = sorted(result.rows, key=lambda r: -r[f"cv_{result.metric}_mean"])
     console.print(_leaderboard_table(rows, result.metric, f"leaderboard ({result.method}, alpha {result.alpha}; "

@@ -176,6 +176,7 @@ class Tracker:
         self.timings: dict[str, float] = {}  # wall seconds by step, for the benchmark
         self._spans: list[tuple[float, float]] = []
         self.parent_id = ""
+        self.registered_version = ""
         self.experiment_id = ""
         self._client: Any = None
         self._common_tags: dict[str, str] = {}
@@ -409,8 +410,11 @@ class Tracker:
                        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
                        tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)])
 
-    def register(self, cand: Candidate) -> str:
-        """Register the champion's model as a new version and point the alias at it."""
+    def register(self, cand: Candidate, move_alias: bool = True, tags: Mapping[str, str] | None = None) -> str:
+        """Register the champion's model as a new version; point the alias at it unless ``move_alias`` is False.
+
+        Returns the alias URI when it moved, else the new version's URI (kept in ``registered_version``).
+        """
         with self._timed("registry"):
             if not cand.model_uri:
                 self._log_model(cand)
@@ -418,10 +422,34 @@ class Tracker:
 
             name, alias = self.config.registered_model, self.config.alias
             version = _retry(mlflow.register_model, cand.model_uri, name,
-                             tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags})
-            _retry(self._client.set_registered_model_alias, name, alias, version.version)
+                             tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags, **(tags or {})})
+            self.registered_version = str(version.version)
+            if move_alias:
+                _retry(self._client.set_registered_model_alias, name, alias, version.version)
             _retry(self._client.set_tag, self.parent_id, "stance.registered", f"models:/{name}/{version.version}")
-            return f"models:/{name}@{alias}"
+            return f"models:/{name}@{alias}" if move_alias else f"models:/{name}/{version.version}"
+
+    def champion(self) -> dict[str, str] | None:
+        """The version holding the alias now and its tags (``version``, ``uri`` and the rest), or None."""
+        from mlflow.exceptions import MlflowException
+
+        with self._timed("registry"):
+            name, alias = self.config.registered_model, self.config.alias
+            try:
+                version = _retry(self._client.get_model_version_by_alias, name, alias)
+            except MlflowException:  # no such model or alias yet
+                return None
+            return {**dict(version.tags or {}), "version": str(version.version), "uri": f"models:/{name}/{version.version}"}
+
+    def log_gate(self, tags: Mapping[str, str], numbers: Mapping[str, float]) -> None:
+        """Record the champion gate's decision on the parent run: ``stance.gate.*`` tags and ``gate_*`` metrics."""
+        from mlflow.entities import Metric, RunTag
+
+        with self._timed("registry"):
+            now = int(time.time() * 1000)
+            _retry(self._client.log_batch, self.parent_id,
+                   metrics=[Metric(f"gate_{k}", float(v), now, 0) for k, v in numbers.items() if _finite(v)],
+                   tags=[RunTag(f"stance.gate.{k}", str(v)) for k, v in tags.items()])
 
     def log_timing(self, total_seconds: float, exclusive_seconds: float) -> None:
         """Wall time of the command, time in MLflow calls and the part of it not overlapped by training."""
@@ -716,15 +744,15 @@ def _folder_from_template(folder: Path, spec: Any, template: ModelTemplate, mode
 # ---------------------------------------------------------------- models for `stance predict` / `stance evaluate`
 
 
-def load_sklearn_model(uri: str) -> tuple[Any, dict[str, Any]]:
+def load_sklearn_model(uri: str, tracking_uri: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Fetch an MLflow scikit-learn model (``runs:/``, ``models:/name@alias``, a model folder...).
 
     Returns the estimator and metadata naming where it came from. The skops file is loaded by
     :func:`training.persistence.load_model_file` with our trusted-type list, not by
     ``mlflow.sklearn.load_model``, which would trust the list stored inside the model itself;
-    models stored with pickle are refused.
+    models stored with pickle are refused. ``tracking_uri`` defaults to $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.
     """
-    tracking_uri = resolve_uri()
+    tracking_uri = resolve_uri(tracking_uri)
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import Model

@@ -862,6 +862,32 @@ def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
     )
 
 
+def _register_gated(cfg: TrainConfig, data: Data, best: Entry, record: Any, tracker: Any, force: bool,
+                    say: Progress) -> tuple[str, bool]:
+    """Register ``best``; move the alias only past the champion gate. Returns the model URI and whether it moved."""
+    from training import gate
+
+    gold = data.test_labels.tolist()
+    split = gate.split_hash(data.test_texts, gold)
+    held = tracker.champion()
+    same = held is not None and held.get("stance.test_hash") == split
+    old = None
+    if held is not None and same and not force:
+        from training.stance_model import StanceModel
+        from training.tracking import load_sklearn_model
+
+        old = StanceModel(*load_sklearn_model(held["uri"], tracker.uri)).predict(data.test_texts)
+    decision = gate.decide(gold, best.test_pred, old, previous=held["version"] if held else "", same_test=same,
+                           force=force, alpha=cfg.comparison.alpha, samples=cfg.comparison.bootstrap_samples,
+                           seed=cfg.seed)
+    uri = tracker.register(record, move_alias=decision.promote, tags={"stance.test_hash": split})
+    say(decision.line(tracker.registered_version, cfg.tracking.alias))
+    tracker.log_gate({"decision": "promoted" if decision.promote else "held", "reason": decision.reason,
+                      "previous_version": decision.previous or "none", "new_version": tracker.registered_version},
+                     decision.numbers)
+    return uri, decision.promote
+
+
 def _child_params(cfg: TrainConfig, entry: Entry) -> dict[str, Any]:
     from training.config import flatten
 
@@ -883,9 +909,10 @@ def _frames(data: Data) -> dict[str, tuple[str, Any]]:
     return {"training": ("stance-dataset/train+validation", pool), "testing": ("stance-dataset/test (gold)", test)}
 
 
-def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = None) -> TrainResult:
+def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = None, force: bool = False) -> TrainResult:
     """Run the whole comparison, log it to MLflow, register and export the champion.
 
+    The alias and the export only move past the gate (see :mod:`training.gate`), or with ``force``.
     ``dataset`` may be a ``(DatasetDict, info)`` pair already in memory; otherwise
     ``cfg.dataset`` is loaded. Every check (config values, folds, tracking store) runs before
     the first fit. The export in ``cfg.export_dir`` is only replaced once everything else
@@ -952,7 +979,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                                  **{f"best_test_{k}": v for k, v in best.test.items()},
                                  "candidates": float(len(entries))})
         check()
-        model_uri = tracker.register(records[best.key])
+        model_uri, promoted = _register_gated(cfg, data, best, records[best.key], tracker, force, say)
         say(f"champion: {best.key} -> {model_uri}")
         meta = {
             "candidate": best.key,
@@ -969,9 +996,12 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
         check()
-        write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
-                     model_bytes=best.model_bytes or None)
-        say(f"exported: {cfg.export_dir}")
+        if promoted or not Path(cfg.export_dir).exists():
+            write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
+                         model_bytes=best.model_bytes or None)
+            say(f"exported: {cfg.export_dir}")
+        else:
+            say(f"export left as it was: {cfg.export_dir} (the champion did not change)")
         total = time.perf_counter() - t_start
         exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
         tracker.log_timing(total, exclusive)
