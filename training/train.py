@@ -862,6 +862,61 @@ def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
     )
 
 
+def _calibrate_champion(cfg: TrainConfig, data: Data, best: Entry, record: Any, say: Progress) -> dict[str, Any]:
+    """Replace the champion's model by its calibrated form (see :mod:`training.calibrate`); return the report.
+
+    The entry's test predictions and scores become those of the calibrated model; the
+    leaderboard rows keep the uncalibrated candidates the comparison ranked. An empty report
+    means the model stays uncalibrated (the line says why).
+    """
+    import numpy as np
+
+    from training import calibrate, calibration
+    from training.persistence import dump_bytes
+
+    if best.mode != "gold":
+        say("calibration: skipped (the champion learns from weak labels too, and calibration uses gold labels only)")
+        return {}
+    cand = best.candidate
+
+    def make_base() -> Any:
+        return reg.assemble(reg.build_features(cand.features, best.feature_params),
+                            reg.build_classifier(cand.classifier, _with_context(cand, best.params, data.info), cfg.seed))
+
+    rows = np.flatnonzero(data.gold)
+    try:
+        model, report = calibrate.choose_and_fit(make_base, [data.texts[i] for i in rows], data.labels[rows],
+                                                 data.groups(best.grouping)[rows], cfg.cv.folds, cfg.seed)
+    except ValueError as exc:  # e.g. a neighbour count larger than an inner fold
+        say(f"calibration: skipped ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+        return {}
+    gold = data.test_labels.tolist()
+    before = {k[len("test_"):]: v for k, v in best.calibration.items() if k.startswith("test_")}
+    best.model, best.model_bytes = model, dump_bytes(model)
+    best.classes = [str(c) for c in model.classes_]
+    best.test_proba = model.predict_proba(data.test_texts)
+    best.test_pred = [str(p) for p in model.predict(data.test_texts)]
+    best.test, best.report = metrics.scores(gold, best.test_pred), metrics.per_class(gold, best.test_pred)
+    best.confusion = metrics.confusion(gold, best.test_pred)
+    record.model, record.model_bytes, record.model_uri, record.classes = model, best.model_bytes, "", best.classes
+    report["test"] = calibration.scores(gold, calibration.aligned(best.test_proba, best.classes, LABELS), LABELS)
+    report["test_uncalibrated"] = before
+    cv = report["cv"]
+    say(f"calibration: {report['method']} (CV log loss " + ", ".join(f"{m} {cv[m]['log_loss']:.3f}" for m in cv)
+        + f"); test ECE {before['ece']:.3f} -> {report['test']['ece']:.3f}")
+    return report
+
+
+def _calibration_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """Parent-run metrics of the champion's calibration: every method's CV scores and the test scores."""
+    if not report:
+        return {}
+    out = {f"calibration_cv_{m}_{k}": v for m, scores in report["cv"].items() for k, v in scores.items()}
+    out.update({f"calibration_test_{k}": v for k, v in report["test"].items()})
+    out.update({f"calibration_test_uncalibrated_{k}": v for k, v in report["test_uncalibrated"].items()})
+    return out
+
+
 def _register_gated(cfg: TrainConfig, data: Data, best: Entry, record: Any, tracker: Any, force: bool,
                     say: Progress) -> tuple[str, bool]:
     """Register ``best``; move the alias only past the champion gate. Returns the model URI and whether it moved."""
@@ -973,11 +1028,12 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                                                 "mean_diff": c.get("mean_diff", math.nan)},
                                      {"stance.tied_with_best": str(bool(c["tied"])).lower(),
                                       "stance.is_best": str(bool(c["is_best"])).lower()})
+        calibrated = _calibrate_champion(cfg, data, best, records[best.key], say)
         bcv = best.cv_summary()
         tracker.log_leaderboard(rows, best.key, cfg.comparison.metric,
                                 {**{f"best_cv_{k}_mean": v[0] for k, v in bcv.items()},
                                  **{f"best_test_{k}": v for k, v in best.test.items()},
-                                 "candidates": float(len(entries))})
+                                 **_calibration_metrics(calibrated), "candidates": float(len(entries))})
         check()
         model_uri, promoted = _register_gated(cfg, data, best, records[best.key], tracker, force, say)
         say(f"champion: {best.key} -> {model_uri}")
@@ -992,6 +1048,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
             "dataset_config_hash": data.dataset_hash,
             "config_hash": cfg_hash,
             "min_confidence": cfg.min_confidence,
+            "calibration": calibrated,
             "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": tracker.parent_id,
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
