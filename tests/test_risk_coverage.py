@@ -113,3 +113,16 @@ def test_evaluate_refuses_data_smaller_than_the_bins(model_dir: Path, tmp_path: 
     assert result.exit_code == 1
     assert "too few sentences for calibration scores" in result.stderr and "has 9" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_too_small_dataset_split_is_named_with_its_split(model_dir: Path, tmp_path: Path) -> None:
+    import datasets
+
+    from training.config import LABELS
+
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS))})
+    rows = {"text": [s for s, _ in SENTENCES], "label": [LABELS.index(y) for _, y in SENTENCES]}
+    datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows, features=features)}).save_to_disk(str(tmp_path / "ds"))
+    (tmp_path / "ds" / "stance_dataset.json").write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path / "ds"), "--model", str(model_dir)])
+    assert result.exit_code == 1 and f"{tmp_path / 'ds'}[test] has 9" in result.stderr

@@ -38,8 +38,10 @@ TRAIN_CONFIG = Path("configs/train.yaml")
 
 def _err(line: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {line}", markup=True)
+    # The line is text, not markup: a "[test]" in it (a dataset split) must be printed as it is.
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(line)}", markup=True)
 
 
 def user_errors(func: F) -> F:
