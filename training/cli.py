@@ -352,7 +352,8 @@ def train(
     rows = sorted(result.rows, key=lambda r: -r[f"cv_{result.metric}_mean"])
     console.print(_leaderboard_table(rows, result.metric, f"leaderboard ({result.method}, alpha {result.alpha}; "
                                      "CV on train+validation, test used once)"))
-    console.print(f"best: {result.best} -> {result.registered}; exported to {result.export_dir}")
+    where = f"exported to {result.export_dir}" if result.exported else f"{result.export_dir} left as it was"
+    console.print(f"best: {result.best} -> {result.registered}; {where}")
     console.print(f"MLflow: {result.tracking_uri}, experiment '{result.experiment}', run {result.parent_run_id}")
     total = max(result.seconds_total, 1e-9)
     console.print(f"time: {result.seconds_total:.1f} s; MLflow: {result.seconds_tracking_exclusive:.1f} s not overlapped "

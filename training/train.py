@@ -733,6 +733,7 @@ class TrainResult:
     tracking_timings: dict[str, float]
     method: str
     alpha: float
+    exported: bool = True  # False when the gate kept the champion and the export was left as it was
 
 
 @contextmanager
@@ -1053,7 +1054,8 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
         check()
-        if promoted or not Path(cfg.export_dir).exists():
+        exported = promoted or not Path(cfg.export_dir).exists()
+        if exported:
             write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
                          model_bytes=best.model_bytes or None)
             say(f"exported: {cfg.export_dir}")
@@ -1067,4 +1069,4 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                        export_dir=str(cfg.export_dir), seconds_total=time.perf_counter() - t_start,
                        seconds_tracking=tracker.seconds, seconds_tracking_exclusive=exclusive,
                        cpu_seconds_tracking=tracker.cpu_seconds, tracking_timings=dict(tracker.timings),
-                       method=cfg.comparison.method, alpha=cfg.comparison.alpha)
+                       method=cfg.comparison.method, alpha=cfg.comparison.alpha, exported=exported)
