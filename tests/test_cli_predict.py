@@ -231,8 +231,8 @@ def test_evaluate_reports_the_scores_of_the_model(run, model_dir: Path, tmp_path
 
     from training import load_model
 
-    texts = [s for s, _ in SENTENCES] + ["The deal is welcome news.", "Nobody wants this accord.", "It rained in the city."]
-    truth = [y for _, y in SENTENCES] + ["favor", "against", "neutral"]
+    texts = ([s for s, _ in SENTENCES] + ["The deal is welcome news.", "Nobody wants this accord.", "It rained in the city."]) * 2
+    truth = ([y for _, y in SENTENCES] + ["favor", "against", "neutral"]) * 2
     truth[0], truth[7] = "neutral", "against"  # two rows the model will get wrong
     result = run("evaluate", "--data", str(_labelled(tmp_path, list(zip(texts, truth)), suffix)), "--json")
     assert result.exit_code == 0, result.stderr
@@ -253,7 +253,7 @@ def test_evaluate_reports_the_scores_of_the_model(run, model_dir: Path, tmp_path
 
 
 def test_evaluate_prints_a_rich_report(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run("evaluate", "--data", str(_labelled(tmp_path, SENTENCES)))
+    result = run("evaluate", "--data", str(_labelled(tmp_path, SENTENCES * 2)))
     assert result.exit_code == 0, result.stderr
     assert "macro-F1" in result.stdout and "F_avg" in result.stdout and "confusion" in result.stdout
 
@@ -288,7 +288,7 @@ def test_evaluate_on_a_saved_dataset_split(run, tmp_path: Path) -> None:  # type
     from training.dataset import write_info
 
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS))})
-    rows = {"text": [s for s, _ in SENTENCES], "label": [LABELS.index(y) for _, y in SENTENCES]}
+    rows = {"text": [s for s, _ in SENTENCES] * 2, "label": [LABELS.index(y) for _, y in SENTENCES] * 2}
     dsd = datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows, features=features),
                                 "validation": datasets.Dataset.from_dict(rows, features=features)})
     out = tmp_path / "dataset"
@@ -297,7 +297,7 @@ def test_evaluate_on_a_saved_dataset_split(run, tmp_path: Path) -> None:  # type
     result = run("evaluate", "--data", str(out), "--split", "validation", "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["n"] == len(SENTENCES) and report["data"].endswith("[validation]")
+    assert report["n"] == 2 * len(SENTENCES) and report["data"].endswith("[validation]")
     assert report["data_fingerprint"] == "f" * 64
     result = run("evaluate", "--data", str(out), "--split", "train")
     assert result.exit_code == 1 and "unknown split 'train'" in result.stderr
@@ -306,7 +306,7 @@ def test_evaluate_on_a_saved_dataset_split(run, tmp_path: Path) -> None:  # type
 def test_a_second_model_is_scored_independently(tmp_path: Path) -> None:
     """A different classifier on the same data gives its own, different predictions."""
     other = export(tmp_path / "nb", train("complement_nb", {"alpha": 5.0}))
-    data = _labelled(tmp_path, SENTENCES)
+    data = _labelled(tmp_path, SENTENCES * 2)
     result = CliRunner().invoke(app, ["evaluate", "--data", str(data), "--model", str(other), "--json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["model"] == str(other)
@@ -318,7 +318,7 @@ def test_evaluate_log_records_a_run_for_a_local_export(run, model_dir: Path, tmp
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cfg = tmp_path / "train.yaml"
     cfg.write_text(f"tracking:\n  uri: {store}\n  experiment: evaluations\n", encoding="utf-8")
-    result = run("evaluate", "--data", str(_labelled(tmp_path, SENTENCES)), "--json", "--log", "--config", str(cfg))
+    result = run("evaluate", "--data", str(_labelled(tmp_path, SENTENCES * 2)), "--json", "--log", "--config", str(cfg))
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     got = mlflow.MlflowClient(store).get_run(report["mlflow_run_id"])

@@ -267,7 +267,7 @@ def test_evaluate_log_links_the_run_to_the_registered_model(registered: dict[str
     from training.train_config import TrackingConfig
 
     data = tmp_path / "gold.jsonl"
-    data.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(TEXTS[:9], LABELS_Y[:9])),
+    data.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(TEXTS[:18], LABELS_Y[:18])),
                     encoding="utf-8")
     store = registered["tracking_uri"]  # the model's own store: its logged model gets the metrics too
     report = evaluate_model(data, "models:/stance-classifier@champion",
@@ -278,7 +278,7 @@ def test_evaluate_log_links_the_run_to_the_registered_model(registered: dict[str
     assert run.data.tags["stance.model_uri"] == "models:/stance-classifier@champion"
     assert run.data.tags["stance.model_run_id"] == registered["run_id"]
     assert run.data.metrics["macro_f1"] == pytest.approx(report["macro_f1"], abs=1e-12)
-    assert run.data.metrics["n"] == 9
+    assert run.data.metrics["n"] == 18
     assert run.data.metrics["favor_recall"] == pytest.approx(report["per_class"]["favor"]["recall"], abs=1e-12)
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert names == {"evaluation.json", "confusion_matrix.png"}

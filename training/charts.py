@@ -74,7 +74,8 @@ LEADERBOARD_COLUMNS = (
     "cv_macro_f1_mean", "cv_macro_f1_std", "cv_f_avg_mean", "cv_f_avg_std", "cv_accuracy_mean", "cv_accuracy_std",
     "grouping", "cv_episode_macro_f1_mean", "cv_episode_macro_f1_std", "cv_document_macro_f1_mean",
     "cv_document_macro_f1_std", "cv_register_macro_f1",
-    "test_macro_f1", "test_f_avg", "test_accuracy", "fit_seconds", "predict_sentences_per_s", "model_size_bytes",
+    "test_macro_f1", "test_f_avg", "test_accuracy",
+    "cv_ece", "cv_brier", "cv_log_loss", "test_ece", "test_brier", "test_log_loss", "fit_seconds", "predict_sentences_per_s", "model_size_bytes",
     "tied_with_best", "is_best", "is_champion", "p_value", "mean_diff", "params",
 )
 
@@ -88,4 +89,24 @@ def leaderboard_csv(rows: Sequence[Mapping[str, Any]]) -> str:
         writer.writerow({**r, **{k: json.dumps(v, sort_keys=True, default=str) for k, v in r.items()
                                  if isinstance(v, dict)}, "params": json.dumps(r.get("params", {}), sort_keys=True,
                                                                                  default=str)})
+    return buf.getvalue()
+
+
+def reliability_png(curves: Mapping[str, Sequence[Mapping[str, float]]], title: str) -> bytes:
+    """A reliability diagram (accuracy against mean top probability per bin, one line per curve) as PNG bytes."""
+    fig = _figure(4.2, 3.8)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+    for name, rows in curves.items():
+        if rows:
+            ax.plot([r["confidence"] for r in rows], [r["accuracy"] for r in rows], marker="o", label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("top probability (bin mean)")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     return buf.getvalue()

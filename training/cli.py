@@ -198,7 +198,7 @@ def _console() -> Any:
     from rich.console import Console
 
     console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=200)
+    return console if console.is_terminal else Console(highlight=False, width=240)
 
 
 def _lf_table(rows: list[dict[str, Any]]) -> Any:
@@ -235,6 +235,7 @@ def predict(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 4096,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).", show_default=False)] = None,
     config: ConfigOpt = DATASET_CONFIG,
+    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Label a sentence 'uncertain' when its top probability is below this, between 0 and 1 (default: min_confidence of the train config the model was trained with; none: label every sentence).", show_default=False)] = None,
 ) -> None:
     """Label sentences with a saved or registered model: label and probability of each label per sentence."""
     from training.predict_io import PredictOptions, run_predict, summary
@@ -247,7 +248,8 @@ def predict(
         cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
     opts = PredictOptions(texts=tuple(sentences or ()), input=input, input_format=input_format, text_column=text_column,
                           documents=documents, model=model, output=output, format=fmt, batch_size=batch_size,
-                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs)
+                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs,
+                          min_confidence=min_confidence)
     stdin = getattr(sys.stdin, "buffer", None) or open(os.devnull, "rb")
     with contextlib.ExitStack() as stack:
         report = None
@@ -283,6 +285,7 @@ def evaluate(
     config: Annotated[Path, typer.Option("--config", "-c", help="Training config (its tracking section, for --log).")] = TRAIN_CONFIG,
     metrics: Annotated[Optional[Path], typer.Option("--metrics", help="Also write the headline metrics as JSON here (for dvc metrics).")] = None,
     plots: Annotated[Optional[Path], typer.Option("--plots", help="Also write confusion and per-class CSVs into this folder (for dvc plots).")] = None,
+    target_accuracy: Annotated[Optional[float], typer.Option("--target-accuracy", help="Also find the smallest top-probability threshold whose kept sentences reach this accuracy (0 to 1).", show_default=False)] = None,
 ) -> None:
     """Score a model on labelled sentences: macro-F1, F_avg, accuracy, per-label scores, confusion matrix."""
     from training.evaluate import evaluate_model
@@ -294,7 +297,7 @@ def evaluate(
 
         tracking_cfg = (load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()).tracking
     report = evaluate_model(data, model, split=split, text_column=text_column, label_column=label_column,
-                            tracking=tracking_cfg)
+                            tracking=tracking_cfg, target_accuracy=target_accuracy)
     if metrics or plots:
         from training.reports import write_reports
 
@@ -322,11 +325,27 @@ def _eval_report(report: dict[str, Any]) -> Any:
     for label, row in zip(labels, report["confusion"]["matrix"]):
         matrix.add_row(label, *(str(v) for v in row))
     lines = [f"macro-F1 {report['macro_f1']:.4f}   F_avg {report['f_avg']:.4f}   accuracy {report['accuracy']:.4f}"]
+    lines += _risk_lines(report)
     if report.get("skipped_empty"):
         lines.append(f"skipped {report['skipped_empty']} empty rows")
     if report.get("mlflow_run_id"):
         lines.append(f"logged MLflow run {report['mlflow_run_id']}")
     return Group(scores, matrix, *lines)
+
+
+def _risk_lines(report: dict[str, Any]) -> list[str]:
+    """Calibration and risk-coverage lines of an evaluation report."""
+    c, rc = report["calibration"], report["risk_coverage"]
+    lines = [f"calibration: ECE {c['ece']:.4f} (15 bins)   Brier {c['brier']:.4f}   log loss {c['log_loss']:.4f}",
+             "coverage  " + "   ".join(f"{100 * r['coverage']:.0f}%: acc {r['accuracy']:.3f} F1 {r['macro_f1']:.3f}"
+                                      for r in rc["at_coverage"]),
+             f"area under the risk-coverage curve {rc['aurc']:.4f}"]
+    if "target_accuracy" in rc:
+        t = rc["target_threshold"]
+        lines.append(f"no threshold reaches accuracy {rc['target_accuracy']:g} on this data" if t is None else
+                     f"accuracy {rc['target_accuracy']:g}: --min-confidence {t['threshold']:.4f} keeps "
+                     f"{100 * t['coverage']:.1f}% of sentences at accuracy {t['accuracy']:.3f}")
+    return lines
 
 
 def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> Any:
@@ -335,7 +354,7 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
 
     table = Table(title=title)
     for head in ("candidate", "labels", f"CV {metric}", "CV F_avg", "CV acc", "episode CV", "document CV",
-                 "test macro-F1", "test F_avg", "fit s", "pred sent/s", "size KB", "vs best", "p"):
+                 "test macro-F1", "test F_avg", "CV ECE", "test ECE", "test Brier", "fit s", "pred sent/s", "size KB", "vs best", "p"):
         table.add_column(head, justify="left" if head in ("candidate", "labels", "vs best") else "right", no_wrap=True)
     def num(key: str, fmt: str, scale: float = 1.0) -> str:
         v = r.get(key)
@@ -350,7 +369,8 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
             f"{num(f'cv_{metric}_mean', '.3f')} ± {num(f'cv_{metric}_std', '.3f')}",
             f"{num('cv_f_avg_mean', '.3f')} ± {num('cv_f_avg_std', '.3f')}", num("cv_accuracy_mean", ".3f"),
             num("cv_episode_macro_f1_mean", ".3f"), num("cv_document_macro_f1_mean", ".3f"),
-            num("test_macro_f1", ".3f"), num("test_f_avg", ".3f"), num("fit_seconds", ".2f"),
+            num("test_macro_f1", ".3f"), num("test_f_avg", ".3f"), num("cv_ece", ".3f"), num("test_ece", ".3f"),
+            num("test_brier", ".3f"), num("fit_seconds", ".2f"),
             num("predict_sentences_per_s", ",.0f"), num("model_size_bytes", ",.0f", 1024), verdict,
             "" if r["is_best"] else num("p_value", ".3f"),
         )
@@ -368,6 +388,7 @@ def train(
     training_data: Annotated[Optional[str], typer.Option("--training-data", help="gold, gold+weak or both (default: training_data).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of CV splits and models (default: the config's seed).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: n_jobs).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Move the champion alias to the new model even when it is significantly worse than the current one.")] = False,
 ) -> None:
     """Compare the configured classifiers with repeated grouped CV, log to MLflow, register and export the best."""
     from training.config import load_config
@@ -379,12 +400,13 @@ def train(
                                "training_data": training_data, "seed": seed, "n_jobs": jobs},
                          {"experiment": experiment, "uri": tracking_uri})
     err = _stderr_console()
-    result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False))
+    result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False), force=force)
     console = _console()
     rows = sorted(result.rows, key=lambda r: -r[f"cv_{result.metric}_mean"])
     console.print(_leaderboard_table(rows, result.metric, f"leaderboard ({result.method}, alpha {result.alpha}; "
                                      "CV on train+validation, test used once)"))
-    console.print(f"best: {result.best} -> {result.registered}; exported to {result.export_dir}")
+    where = f"exported to {result.export_dir}" if result.exported else f"{result.export_dir} left as it was"
+    console.print(f"best: {result.best} -> {result.registered}; {where}")
     console.print(f"MLflow: {result.tracking_uri}, experiment '{result.experiment}', run {result.parent_run_id}")
     total = max(result.seconds_total, 1e-9)
     console.print(f"time: {result.seconds_total:.1f} s; MLflow: {result.seconds_tracking_exclusive:.1f} s not overlapped "

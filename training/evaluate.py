@@ -146,18 +146,30 @@ def check_labels(model_labels: tuple[str, ...], data: Labelled) -> None:
         )
 
 
-def evaluate(model: Any, data: Labelled, batch_size: int = 4096) -> dict[str, Any]:
-    """Predict every sentence and score the predictions against the true labels."""
-    from training import metrics
+def evaluate(model: Any, data: Labelled, batch_size: int = 4096, target_accuracy: float | None = None) -> dict[str, Any]:
+    """Predict every sentence and score the predictions against the true labels.
+
+    Besides the scores: calibration (ECE over 15 bins, Brier, log loss, the reliability bins)
+    and the risk-coverage view (see :mod:`training.selective`), which need the data to hold at
+    least as many sentences as there are bins.
+    """
+    import numpy as np
+
+    from training import calibration, metrics, selective
     from training.config import LABELS
 
     check_labels(model.labels, data)
-    predicted: list[str] = []
-    for i in range(0, len(data.texts), batch_size):
-        predicted.extend(model.predict(data.texts[i : i + batch_size]))
+    selective.check_target_accuracy(target_accuracy)
+    calibration.check_enough(len(data.texts), what=data.source)
+    parts = [model.predict_proba_array(data.texts[i : i + batch_size]) for i in range(0, len(data.texts), batch_size)]
+    proba = calibration.aligned(np.vstack(parts), model.labels, LABELS)
+    predicted = model.label_array(np.vstack(parts))
     scores = metrics.scores(data.labels, predicted)
     return {
         **scores,
+        "calibration": {**calibration.scores(data.labels, proba, LABELS),
+                        "bins": calibration.reliability_bins(data.labels, proba, LABELS)},
+        "risk_coverage": selective.risk_coverage(data.labels, predicted, proba, target_accuracy),
         "n": len(data.texts),
         "skipped_empty": data.empty,
         "per_class": metrics.per_class(data.labels, predicted, LABELS),
@@ -177,6 +189,7 @@ def evaluate_model(
     text_column: str = "text",
     label_column: str = "label",
     tracking: Any = None,
+    target_accuracy: float | None = None,
 ) -> dict[str, Any]:
     """Read the data, load the model, score it; with ``tracking`` (a TrackingConfig) log an MLflow run.
 
@@ -184,6 +197,9 @@ def evaluate_model(
     """
     from training.predict import check_model_location, load_model
 
+    from training.selective import check_target_accuracy
+
+    check_target_accuracy(target_accuracy)
     check_model_location(model_uri)
     labelled = read_labelled(Path(data), split, text_column, label_column)
     from training import encoders
@@ -191,7 +207,7 @@ def evaluate_model(
     # Encoder models reuse the vectors `stance train` cached (same folder unless the variable says otherwise).
     encoders.use_cache(encoders.cache_folder() or encoders.DEFAULT_CACHE)
     model = load_model(model_uri)
-    report = evaluate(model, labelled)
+    report = evaluate(model, labelled, target_accuracy=target_accuracy)
     if tracking is not None:
         from training import tracking as mlflow_tracking
 

@@ -27,6 +27,7 @@ from typing import IO, Any, BinaryIO, TextIO
 
 from training.atomic import atomic_file, check_output_path
 from training.errors import StanceError
+from training.selective import UNCERTAIN, abstain, check_min_confidence
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class PredictOptions:
     batch_size: int = 4096  # larger calls cost less per sentence (a call has ~10 ms of fixed cost)
     id_column: str = "id"
     jobs: int = 1
+    min_confidence: float | None = None  # label "uncertain" below this top probability (None: the model's default)
 
 
 @dataclass
@@ -68,6 +70,8 @@ class PredictStats:
     output: Path | None = None
     replaced_fields: set[str] = field(default_factory=set)
     jobs: int = 1  # worker processes that labelled the input (1: none were started)
+    abstained: int = 0  # sentences labelled "uncertain"
+    min_confidence: float | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -452,6 +456,7 @@ def validate(opts: PredictOptions, stdin_is_terminal: bool) -> None:
         raise StanceError("both sentences and --input given (pass one or the other)")
     if not opts.texts and opts.input is None and stdin_is_terminal:
         raise StanceError("no input (pass sentences as arguments, --input FILE, or pipe text on standard input)")
+    check_min_confidence(opts.min_confidence)
     if opts.batch_size < 1:
         raise StanceError(f"invalid --batch-size {opts.batch_size} (use a positive number)")
     if opts.jobs < 1:
@@ -510,6 +515,7 @@ def run_predict(
     if model is None:
         model = load_model(opts.model)
     stats = PredictStats(format=fmt_out, output=opts.output)
+    stats.min_confidence = _min_confidence(opts, model)
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         fh: BinaryIO | None = None
@@ -537,7 +543,8 @@ def run_predict(
         # standard input cannot tell its position (a pipe); a file can
         batches = _batches(pairs, opts.batch_size, fh if opts.input is not None else None)
         for batch, proba in proba_batches(model, batches, attrgetter("texts"), opts.jobs, before_fork=forking):
-            labels = model.label_array(proba)
+            labels = abstain(model.label_array(proba), proba, stats.min_confidence)
+            stats.abstained += labels.count(UNCERTAIN)
             stats.sentences += len(batch.records)
             stats.labels.update(labels)
             writer.write(batch.records, labels, proba)
@@ -548,6 +555,13 @@ def run_predict(
         writer.close()
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _min_confidence(opts: PredictOptions, model: Any) -> float | None:
+    """The option's threshold, else the one recorded with the model at training (None: no abstention)."""
+    if opts.min_confidence is not None:
+        return opts.min_confidence
+    return check_min_confidence(model.metadata.get("min_confidence"), f"min_confidence in {model.source} metadata")
 
 
 @dataclass
@@ -580,6 +594,8 @@ def summary(stats: PredictStats) -> str:
         parts[0] += f" from {stats.documents} document{'s' if stats.documents != 1 else ''}"
     if counts:
         parts[0] += f" ({counts})"
+    if stats.min_confidence is not None:
+        parts.append(f"{stats.abstained} uncertain (top probability below {stats.min_confidence:g})")
     if stats.empty:
         parts.append(f"skipped {stats.empty} empty input{'s' if stats.empty != 1 else ''}")
     if stats.output is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 CONFUSION_FILE = "confusion.csv"
 PER_CLASS_FILE = "per_class.csv"
+RELIABILITY_FILE = "reliability.csv"
 
 
 def _atomic_text(path: Path, text: str) -> None:
@@ -30,6 +31,8 @@ def metrics_of(report: dict[str, Any]) -> dict[str, Any]:
         "f_avg": round(report["f_avg"], 6),
         "accuracy": round(report["accuracy"], 6),
         "n": report["n"],
+        **{k: round(float(v), 6) for k, v in report.get("calibration", {}).items() if k != "bins"},
+        **({"aurc": round(report["risk_coverage"]["aurc"], 6)} if "risk_coverage" in report else {}),
         "per_class": {
             label: {k: round(float(v), 6) for k, v in scores.items() if k in ("precision", "recall", "f1")}
             for label, scores in report["per_class"].items()
@@ -60,4 +63,12 @@ def write_reports(report: dict[str, Any], metrics: Path | None = None, plots: Pa
             writer.writerow([label, f"{s['f1']:.6f}", f"{s['precision']:.6f}", f"{s['recall']:.6f}"])
         _atomic_text(plots / PER_CLASS_FILE, buf.getvalue())
         written += [plots / CONFUSION_FILE, plots / PER_CLASS_FILE]
+        if "calibration" in report:
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(["confidence", "accuracy", "n"])
+            for b in report["calibration"]["bins"]:
+                writer.writerow([f"{b['confidence']:.6f}", f"{b['accuracy']:.6f}", int(b["n"])])
+            _atomic_text(plots / RELIABILITY_FILE, buf.getvalue())
+            written.append(plots / RELIABILITY_FILE)
     return written

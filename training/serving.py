@@ -59,8 +59,11 @@ class ServedModel:
         """Label the ``text`` column of a DataFrame (or a list or Series of sentences).
 
         Returns a DataFrame with ``label`` and one probability column per label, one row per
-        input sentence in input order.
+        input sentence in input order. ``params={"min_confidence": P}`` labels a sentence
+        ``uncertain`` when its top probability is below ``P`` (0, the default: never).
         """
+        from training.selective import abstain, check_min_confidence
+
         import pandas as pd
 
         if isinstance(model_input, pd.DataFrame):
@@ -75,7 +78,9 @@ class ServedModel:
         batch = [str(t) for t in (texts.tolist() if hasattr(texts, "tolist") else list(texts))]
         proba = self.model.predict_proba_array(batch)
         frame = pd.DataFrame(proba, columns=list(self.model.labels))
-        frame.insert(0, "label", self.model.label_array(proba))
+        threshold = float((params or {}).get("min_confidence") or 0.0) or None
+        check_min_confidence(threshold, "min_confidence")
+        frame.insert(0, "label", abstain(self.model.label_array(proba), proba, threshold))
         return frame
 
 

@@ -84,9 +84,13 @@ class StanceModel:
         labels = self.labels
         return [dict(zip(labels, row)) for row in self.predict_proba_array(texts).tolist()]
 
-    def predict(self, texts: Sequence[str] | str) -> list[str]:
-        """The most probable label of each sentence."""
-        return self.label_array(self.predict_proba_array(texts))
+    def predict(self, texts: Sequence[str] | str, min_confidence: float | None = None) -> list[str]:
+        """The most probable label of each sentence; ``uncertain`` where its probability is below ``min_confidence``."""
+        from training.selective import abstain, check_min_confidence
+
+        check_min_confidence(min_confidence, "min_confidence")
+        proba = self.predict_proba_array(texts)
+        return abstain(self.label_array(proba), proba, min_confidence)
 
 
 def _as_texts(texts: Sequence[str] | str | Iterable[str]) -> list[str]:

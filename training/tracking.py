@@ -181,6 +181,7 @@ class Candidate:
     classes: list[str]
     input_example: list[str]
     confusion_png: bytes = b""
+    reliability_png: bytes = b""
     model_bytes: bytes = b""  # the model's skops file when already serialized
     run_id: str = ""
     model_uri: str = ""
@@ -198,6 +199,7 @@ class Tracker:
         self.timings: dict[str, float] = {}  # wall seconds by step, for the benchmark
         self._spans: list[tuple[float, float]] = []
         self.parent_id = ""
+        self.registered_version = ""
         self.experiment_id = ""
         self._client: Any = None
         self._common_tags: dict[str, str] = {}
@@ -438,8 +440,11 @@ class Tracker:
                        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
                        tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)])
 
-    def register(self, cand: Candidate) -> str:
-        """Register the champion's model as a new version (no alias yet); return its version."""
+    def register(self, cand: Candidate, tags: Mapping[str, str] | None = None) -> str:
+        """Register the champion's model as a new version (no alias yet); return its version.
+
+        The alias moves later, with :meth:`promote`, once the export is complete.
+        """
         with self._timed("registry"):
             if not cand.model_uri:
                 self._log_model(cand)
@@ -447,9 +452,10 @@ class Tracker:
 
             name = self.config.registered_model
             version = _retry(mlflow.register_model, cand.model_uri, name,
-                             tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags})
+                             tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags, **(tags or {})})
+            self.registered_version = str(version.version)
             _retry(self._client.set_tag, self.parent_id, "stance.registered", f"models:/{name}/{version.version}")
-            return str(version.version)
+            return self.registered_version
 
     def promote(self, version: str) -> str:
         """Point the alias at a registered version (once its export is complete); return its URI."""
@@ -457,6 +463,28 @@ class Tracker:
             name, alias = self.config.registered_model, self.config.alias
             _retry(self._client.set_registered_model_alias, name, alias, version)
             return f"models:/{name}@{alias}"
+
+    def champion(self) -> dict[str, str] | None:
+        """The version holding the alias now and its tags (``version``, ``uri`` and the rest), or None."""
+        from mlflow.exceptions import MlflowException
+
+        with self._timed("registry"):
+            name, alias = self.config.registered_model, self.config.alias
+            try:
+                version = _retry(self._client.get_model_version_by_alias, name, alias)
+            except MlflowException:  # no such model or alias yet
+                return None
+            return {**dict(version.tags or {}), "version": str(version.version), "uri": f"models:/{name}/{version.version}"}
+
+    def log_gate(self, tags: Mapping[str, str], numbers: Mapping[str, float]) -> None:
+        """Record the champion gate's decision on the parent run: ``stance.gate.*`` tags and ``gate_*`` metrics."""
+        from mlflow.entities import Metric, RunTag
+
+        with self._timed("registry"):
+            now = int(time.time() * 1000)
+            _retry(self._client.log_batch, self.parent_id,
+                   metrics=[Metric(f"gate_{k}", float(v), now, 0) for k, v in numbers.items() if _finite(v)],
+                   tags=[RunTag(f"stance.gate.{k}", str(v)) for k, v in tags.items()])
 
     def fail_abandoned_runs(self) -> list[str]:
         """Mark FAILED the RUNNING runs of this experiment whose process on this host has died.
@@ -517,6 +545,8 @@ def _write_candidate_artifacts(folder: Path, cand: Candidate) -> None:
         writer.writerows(cand.misclassified)
     png = cand.confusion_png or confusion_png(cand.confusion, cand.name, cand.metrics.get("test_macro_f1", math.nan))
     (folder / "confusion_matrix.png").write_bytes(png)
+    if cand.reliability_png:
+        (folder / "reliability_diagram.png").write_bytes(cand.reliability_png)
 
 
 # ---------------------------------------------------------------- reading back (`stance compare`)
@@ -698,7 +728,7 @@ def log_model(
 
     example = pd.DataFrame({"text": list(input_example)})
     served = ServedModel(StanceModel(model)).predict(example)
-    signature = infer_signature(example, served)
+    signature = infer_signature(example, served, params={"min_confidence": 0.0})
     meta = {"labels": labels_of(model), "served_columns": list(served.columns), **(metadata or {})}
     logged = _retry(client.create_logged_model, experiment_id, name="model", source_run_id=run_id, tags=dict(tags or {}))
     status = LoggedModelStatus.FAILED
@@ -769,15 +799,15 @@ def _folder_from_template(folder: Path, spec: Any, template: ModelTemplate, mode
 # ---------------------------------------------------------------- models for `stance predict` / `stance evaluate`
 
 
-def load_sklearn_model(uri: str) -> tuple[Any, dict[str, Any]]:
+def load_sklearn_model(uri: str, tracking_uri: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Fetch an MLflow scikit-learn model (``runs:/``, ``models:/name@alias``, a model folder...).
 
     Returns the estimator and metadata naming where it came from. The skops file is loaded by
     :func:`training.persistence.load_model_file` with our trusted-type list, not by
     ``mlflow.sklearn.load_model``, which would trust the list stored inside the model itself;
-    models stored with pickle are refused.
+    models stored with pickle are refused. ``tracking_uri`` defaults to $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.
     """
-    tracking_uri = resolve_uri()
+    tracking_uri = resolve_uri(tracking_uri)
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import Model

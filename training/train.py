@@ -37,6 +37,7 @@ from training.train_config import CandidateConfig, TrainConfig
 
 Progress = Callable[[str], None]
 SCORES = ("macro_f1", "f_avg", "accuracy")
+CALIBRATION_COLUMNS = ("cv_ece", "cv_brier", "cv_log_loss", "test_ece", "test_brier", "test_log_loss")
 
 
 # ---------------------------------------------------------------- data
@@ -330,6 +331,10 @@ class Entry:
     comparison: dict[str, Any] = field(default_factory=dict)
     confusion_png: bytes = b""
     run_id: str = ""
+    oof_rows: Any = None  # pool rows of the out-of-fold predictions (every repeat of the choosing grouping)
+    oof_proba: Any = None  # their probabilities, columns in LABELS order
+    calibration: dict[str, float] = field(default_factory=dict)  # cv_/test_ ece, brier, log_loss
+    reliability_png: bytes = b""
 
     @property
     def baseline(self) -> bool:
@@ -355,6 +360,8 @@ class Entry:
         out["cv_register_macro_f1"] = dict(self.register_f1)
         for s in SCORES:
             out[f"test_{s}"] = self.test[s]
+        for k in CALIBRATION_COLUMNS:
+            out[k] = self.calibration.get(k, math.nan)
         out.update({"fit_seconds": self.fit_seconds, "predict_sentences_per_s": self.predict_per_second,
                     "model_size_bytes": self.size_bytes, "tied_with_best": bool(self.comparison.get("tied")),
                     "is_best": bool(self.comparison.get("is_best")),
@@ -392,8 +399,9 @@ class _Features:
 
 def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, cp: dict[str, Any],
                fp: dict[str, Any], splits: list[tuple[Any, Any]], tag: str, seed: int,
-               preds: list[Any] | None = None) -> list[dict[str, float]]:
-    """Scores of each split; with ``preds``, each split's held-out predictions are appended to it."""
+               preds: list[Any] | None = None, probas: list[Any] | None = None) -> list[dict[str, float]]:
+    """Scores of each split; with ``preds`` (``probas``), each split's held-out predictions
+    (probabilities, columns in LABELS order) are appended to it."""
     comp = reg.CLASSIFIERS[cand.classifier]
     out = []
     for i, (tr, held) in enumerate(splits):
@@ -408,6 +416,10 @@ def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, c
         out.append(metrics.scores(data.labels[held].tolist(), predicted))
         if preds is not None:
             preds.append(predicted)
+        if probas is not None:
+            from training.calibration import aligned
+
+            probas.append(aligned(clf.predict_proba(xte), [str(c) for c in clf.classes_], LABELS))
     return out
 
 
@@ -450,9 +462,12 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     grouping = entry.grouping = _grouping(cfg, data)
     for g, splits in eval_splits.items():
         preds: list[Any] = []
-        entry.cv_by[g] = _cv_scores(data, feats, cand, mode, *best, splits, f"eval-{g}", cfg.seed, preds)
+        probas: list[Any] | None = [] if g == grouping else None
+        entry.cv_by[g] = _cv_scores(data, feats, cand, mode, *best, splits, f"eval-{g}", cfg.seed, preds, probas)
         if g == grouping:
             entry.register_f1 = _register_scores(data, splits, preds)
+            entry.oof_rows = np.concatenate([held for _, held in splits])
+            entry.oof_proba = np.vstack(probas) if probas else np.zeros((0, len(LABELS)))
     entry.cv = entry.cv_by[grouping]
 
     model = reg.assemble(reg.build_features(cand.features, best[1]),
@@ -474,7 +489,24 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     from training.charts import confusion_png
 
     entry.confusion_png = confusion_png(entry.confusion, key, entry.test["macro_f1"])
+    _calibration_scores(entry, data)
     return entry
+
+
+def _calibration_scores(entry: Entry, data: Data) -> None:
+    """ECE, Brier and log loss of the pooled out-of-fold and of the test probabilities; the reliability chart."""
+    from training import calibration
+    from training.charts import reliability_png
+
+    oof_gold = data.labels[entry.oof_rows].tolist()
+    test_proba = calibration.aligned(entry.test_proba, entry.classes, LABELS)
+    gold = data.test_labels.tolist()
+    entry.calibration = {**{f"cv_{k}": v for k, v in calibration.scores(oof_gold, entry.oof_proba, LABELS).items()},
+                         **{f"test_{k}": v for k, v in calibration.scores(gold, test_proba, LABELS).items()}}
+    entry.reliability_png = reliability_png(
+        {"out-of-fold": calibration.reliability_bins(oof_gold, entry.oof_proba, LABELS),
+         "test": calibration.reliability_bins(gold, test_proba, LABELS)},
+        f"{entry.key}: CV ECE {entry.calibration['cv_ece']:.3f}, test ECE {entry.calibration['test_ece']:.3f}")
 
 
 def _timed_proba(model: Any, texts: list[str]) -> tuple[Any, float]:
@@ -704,6 +736,7 @@ class TrainResult:
     tracking_timings: dict[str, float]
     method: str
     alpha: float
+    exported: bool = True  # False when the gate kept the champion and the export was left as it was
 
 
 @contextmanager
@@ -829,7 +862,92 @@ def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
         classes=entry.classes,
         input_example=(data.test_texts or data.texts)[:3],
         confusion_png=entry.confusion_png,
+        reliability_png=entry.reliability_png,
     )
+
+
+def _calibrate_champion(cfg: TrainConfig, data: Data, best: Entry, record: Any, say: Progress) -> dict[str, Any]:
+    """Replace the champion's model by its calibrated form (see :mod:`training.calibrate`); return the report.
+
+    The entry's test predictions and scores become those of the calibrated model; the
+    leaderboard rows keep the uncalibrated candidates the comparison ranked. An empty report
+    means the model stays uncalibrated (the line says why).
+    """
+    import numpy as np
+
+    from training import calibrate, calibration
+    from training.persistence import dump_bytes
+
+    if best.mode != "gold":
+        say("calibration: skipped (the champion learns from weak labels too, and calibration uses gold labels only)")
+        return {}
+    cand = best.candidate
+
+    def make_base() -> Any:
+        return reg.assemble(reg.build_features(cand.features, best.feature_params),
+                            reg.build_classifier(cand.classifier, _with_context(cand, best.params, data.info), cfg.seed))
+
+    rows = np.flatnonzero(data.gold)
+    try:
+        model, report = calibrate.choose_and_fit(make_base, [data.texts[i] for i in rows], data.labels[rows],
+                                                 data.groups(best.grouping)[rows], cfg.cv.folds, cfg.seed)
+    except ValueError as exc:  # e.g. a neighbour count larger than an inner fold
+        say(f"calibration: skipped ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+        return {}
+    gold = data.test_labels.tolist()
+    before = {k[len("test_"):]: v for k, v in best.calibration.items() if k.startswith("test_")}
+    best.model, best.model_bytes = model, dump_bytes(model)
+    best.classes = [str(c) for c in model.classes_]
+    best.test_proba = model.predict_proba(data.test_texts)
+    best.test_pred = [str(p) for p in model.predict(data.test_texts)]
+    best.test, best.report = metrics.scores(gold, best.test_pred), metrics.per_class(gold, best.test_pred)
+    best.confusion = metrics.confusion(gold, best.test_pred)
+    record.model, record.model_bytes, record.model_uri, record.classes = model, best.model_bytes, "", best.classes
+    report["test"] = calibration.scores(gold, calibration.aligned(best.test_proba, best.classes, LABELS), LABELS)
+    report["test_uncalibrated"] = before
+    cv = report["cv"]
+    say(f"calibration: {report['method']} (CV log loss " + ", ".join(f"{m} {cv[m]['log_loss']:.3f}" for m in cv)
+        + f"); test ECE {before['ece']:.3f} -> {report['test']['ece']:.3f}")
+    return report
+
+
+def _calibration_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """Parent-run metrics of the champion's calibration: every method's CV scores and the test scores."""
+    if not report:
+        return {}
+    out = {f"calibration_cv_{m}_{k}": v for m, scores in report["cv"].items() for k, v in scores.items()}
+    out.update({f"calibration_test_{k}": v for k, v in report["test"].items()})
+    out.update({f"calibration_test_uncalibrated_{k}": v for k, v in report["test_uncalibrated"].items()})
+    return out
+
+
+def _register_gated(cfg: TrainConfig, data: Data, best: Entry, record: Any, tracker: Any, force: bool,
+                    say: Progress) -> tuple[str, bool]:
+    """Register ``best`` and decide, by the champion gate, whether the alias may move to it.
+
+    Returns the new version and that decision; the caller moves the alias after the export.
+    """
+    from training import gate
+
+    gold = data.test_labels.tolist()
+    split = gate.split_hash(data.test_texts, gold)
+    held = tracker.champion()
+    same = held is not None and held.get("stance.test_hash") == split
+    old = None
+    if held is not None and same and not force:
+        from training.stance_model import StanceModel
+        from training.tracking import load_sklearn_model
+
+        old = StanceModel(*load_sklearn_model(held["uri"], tracker.uri)).predict(data.test_texts)
+    decision = gate.decide(gold, best.test_pred, old, previous=held["version"] if held else "", same_test=same,
+                           force=force, alpha=cfg.comparison.alpha, samples=cfg.comparison.bootstrap_samples,
+                           seed=cfg.seed)
+    version = tracker.register(record, tags={"stance.test_hash": split})
+    say(decision.line(version, cfg.tracking.alias))
+    tracker.log_gate({"decision": "promoted" if decision.promote else "held", "reason": decision.reason,
+                      "previous_version": decision.previous or "none", "new_version": version},
+                     decision.numbers)
+    return version, decision.promote
 
 
 def _child_params(cfg: TrainConfig, entry: Entry) -> dict[str, Any]:
@@ -853,9 +971,10 @@ def _frames(data: Data) -> dict[str, tuple[str, Any]]:
     return {"training": ("stance-dataset/train+validation", pool), "testing": ("stance-dataset/test (gold)", test)}
 
 
-def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = None) -> TrainResult:
+def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = None, force: bool = False) -> TrainResult:
     """Run the whole comparison, log it to MLflow, register and export the champion.
 
+    The alias and the export only move past the gate (see :mod:`training.gate`), or with ``force``.
     ``dataset`` may be a ``(DatasetDict, info)`` pair already in memory; otherwise
     ``cfg.dataset`` is loaded. Every check (config values, folds, tracking store) runs before
     the first fit. The export in ``cfg.export_dir`` is only replaced once everything else
@@ -918,14 +1037,16 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                                                 "mean_diff": c.get("mean_diff", math.nan)},
                                      {"stance.tied_with_best": str(bool(c["tied"])).lower(),
                                       "stance.is_best": str(bool(c["is_best"])).lower()})
+        calibrated = _calibrate_champion(cfg, data, best, records[best.key], say)
         bcv = best.cv_summary()
         tracker.log_leaderboard(rows, best.key, cfg.comparison.metric,
                                 {**{f"best_cv_{k}_mean": v[0] for k, v in bcv.items()},
                                  **{f"best_test_{k}": v for k, v in best.test.items()},
-                                 "candidates": float(len(entries))})
+                                 **_calibration_metrics(calibrated), "candidates": float(len(entries))})
         check()
-        version = tracker.register(records[best.key])
-        model_uri = f"models:/{cfg.tracking.registered_model}@{cfg.tracking.alias}"
+        version, promoted = _register_gated(cfg, data, best, records[best.key], tracker, force, say)
+        model_uri = f"models:/{cfg.tracking.registered_model}@{cfg.tracking.alias}" if promoted else \
+            f"models:/{cfg.tracking.registered_model}/{version}"
         say(f"champion: {best.key} -> models:/{cfg.tracking.registered_model}/{version}")
         meta = {
             "candidate": best.key,
@@ -937,17 +1058,24 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
             "dataset_fingerprint": data.fingerprint,
             "dataset_config_hash": data.dataset_hash,
             "config_hash": cfg_hash,
+            "min_confidence": cfg.min_confidence,
+            "calibration": calibrated,
             "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": tracker.parent_id,
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
         check()
-        write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
-                     model_bytes=best.model_bytes or None, inputs=inputs)
-        say(f"exported: {cfg.export_dir}")
+        exported = promoted or not Path(cfg.export_dir).exists()
+        if exported:
+            write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
+                         model_bytes=best.model_bytes or None, inputs=inputs)
+            say(f"exported: {cfg.export_dir}")
+        else:
+            say(f"export left as it was: {cfg.export_dir} (the champion did not change)")
         if tracker.abandoned:
             say(f"marked {len(tracker.abandoned)} run(s) left RUNNING by a process that died as FAILED")
         check()
-        tracker.promote(version)  # only now: the alias never points at a version without its export
+        if promoted:
+            tracker.promote(version)  # only now: the alias never points at a version without its export
         total = time.perf_counter() - t_start
         exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
         tracker.log_timing(total, exclusive)
@@ -956,4 +1084,4 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
                        export_dir=str(cfg.export_dir), seconds_total=time.perf_counter() - t_start,
                        seconds_tracking=tracker.seconds, seconds_tracking_exclusive=exclusive,
                        cpu_seconds_tracking=tracker.cpu_seconds, tracking_timings=dict(tracker.timings),
-                       method=cfg.comparison.method, alpha=cfg.comparison.alpha)
+                       method=cfg.comparison.method, alpha=cfg.comparison.alpha, exported=exported)

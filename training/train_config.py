@@ -190,6 +190,8 @@ class TrainConfig(Strict):
     )
     embedding_cache: str | None = Field(
         "data/embeddings", description="folder of the sentence-vector cache shared by every run (null: no disk cache)")
+    min_confidence: float | None = Field(
+        None, gt=0.0, lt=1.0, description="default of `stance predict --min-confidence` for the exported model (null: off)")
     cv: CVConfig = CVConfig()
     comparison: ComparisonConfig = ComparisonConfig()
     tracking: TrackingConfig = TrackingConfig()

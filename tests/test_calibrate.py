@@ -1,0 +1,75 @@
+"""The calibrated champion: method chosen by grouped-CV log loss, no test data, stored with skops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from trainkit import make_dataset, small_config
+
+from training import calibrate
+from training.config import LABELS
+
+
+@pytest.fixture(scope="module")
+def pool():  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from training.train import prepare
+
+    data = prepare(*make_dataset(n_docs=12), "tiny")
+    rows = np.flatnonzero(data.gold)
+    return [data.texts[i] for i in rows], data.labels[rows], data.docs[rows]
+
+
+def _logreg():  # type: ignore[no-untyped-def]
+    from training import classifiers as reg
+
+    return reg.assemble(reg.build_features("word", {}), reg.build_classifier("logreg", {}, 0))
+
+
+def test_the_method_with_the_lowest_cv_log_loss_wins_and_is_refitted_on_every_sentence(pool) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.calibration import CalibratedClassifierCV
+
+    texts, labels, groups = pool
+    model, report = calibrate.choose_and_fit(_logreg, texts, labels, groups, folds=3, seed=0)
+    assert isinstance(model, CalibratedClassifierCV) and model.method == report["method"]
+    assert set(report["cv"]) == {"none", "sigmoid", "isotonic", "temperature"}
+    losses = {m: report["cv"][m]["log_loss"] for m in calibrate.METHODS}
+    assert losses[report["method"]] == min(losses.values())
+    assert len(model.calibrated_classifiers_) == 1  # one base model fitted on all the sentences, one map
+    again, _ = calibrate.choose_and_fit(_logreg, texts, labels, groups, folds=3, seed=0)
+    assert (again.predict_proba(texts[:5]) == model.predict_proba(texts[:5])).all()
+
+
+def test_a_calibrated_model_saves_and_loads_with_our_trusted_types(pool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from training.persistence import dump_bytes, load_model_file
+
+    texts, labels, groups = pool
+    model, _ = calibrate.choose_and_fit(_logreg, texts, labels, groups, folds=3, seed=0, methods=("isotonic",))
+    path = tmp_path / "model.skops"
+    path.write_bytes(dump_bytes(model))
+    back = load_model_file(path)
+    assert (back.predict_proba(texts) == model.predict_proba(texts)).all()
+
+
+def test_stance_train_exports_the_calibrated_champion_and_reports_the_method(tmp_path: Path) -> None:
+    from training import load_model
+    from training.train import train
+
+    lines: list[str] = []
+    cands = [{"name": "lr-word", "features": "word", "classifier": "logreg"}]
+    train(small_config(tmp_path, candidates=cands), progress=lines.append, dataset=make_dataset(n_docs=12))
+    export = tmp_path / "models" / "stance-classifier"
+    meta = json.loads((export / "metadata.json").read_text(encoding="utf-8"))
+    report = meta["calibration"]
+    assert report["method"] in calibrate.METHODS
+    assert set(report["test"]) == {"ece", "brier", "log_loss"} and set(report["test_uncalibrated"]) == set(report["test"])
+    line = next(x for x in lines if x.startswith("calibration: "))
+    assert line.startswith(f"calibration: {report['method']} (CV log loss none ")
+    model = load_model(export)
+    assert type(model.estimator).__name__ == "CalibratedClassifierCV" and model.labels == LABELS
+    assert meta["metrics"]["test_accuracy"] == pytest.approx(
+        sum(p == y for p, y in zip(model.predict(make_dataset(n_docs=12)[0]["test"]["text"]),
+                                    [LABELS[v] for v in make_dataset(n_docs=12)[0]["test"]["label"]])) / 12)
