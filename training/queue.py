@@ -180,6 +180,13 @@ def _task(row: dict[str, Any]) -> dict[str, Any]:
     return {"data": data, "predictions": [prediction]}
 
 
+def summary(rows: list[dict[str, Any]], out: Path) -> str:
+    """One line: how many sentences from how many documents, and the model's guesses."""
+    docs = len({r["doc_id"] for r in rows})
+    guesses = ", ".join(f"{g} {sum(r['guess'] == g for r in rows)}" for g in LABELS)
+    return f"wrote {len(rows)} sentences from {docs} documents to {out} (model's guesses: {guesses})"
+
+
 def write_queue(rows: list[dict[str, Any]], out: Path, fmt: str) -> None:
     """Write the queue atomically."""
     from training.atomic import atomic_file
