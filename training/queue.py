@@ -199,6 +199,9 @@ def read_queue(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSON-lines queue (``stance queue``, ``agreement`` or ``audit-labels``), checked."""
     from training import jsonl
 
+    if path.suffix.lower() in (".csv", ".json"):
+        raise StanceError(f"not a JSON-lines queue: {path} (annotate reads .jsonl queues; the .csv and Label Studio "
+                          "files are for other tools, whose labels come back with `stance import-labels`)")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
