@@ -69,17 +69,3 @@ def test_unknown_strategies_and_a_missing_baseline_are_refused(dataset: Path) ->
     assert [p.split(" (")[0] for p in err.value.problems] == [
         "unknown strategy 'bald'", "the strategies must include random", "invalid --step 0 or --initial 100"]
 
-
-def test_a_new_report_keeps_the_reading_below_the_marker(tmp_path: Path) -> None:
-    from training.curve_report import READING, write_report
-
-    result = {"pool": 4, "test": 2, "full_score": 0.5,
-              "curves": {"random": {1: [(2, 0.4), (4, 0.5)]}, "margin": {1: [(2, 0.45), (4, 0.5)]}},
-              "options": {"model": "m", "initial": 2, "step": 2, "seeds": [1], "per_doc": 5, "tolerance": 0.01}}
-    result["summary"] = summarize(result["curves"], 0.5, 0.01)
-    out = tmp_path / "curve.md"
-    write_report(result, out, "stance learning-curve")
-    out.write_text(out.read_text(encoding="utf-8") + "Our reading.\n", encoding="utf-8")
-    write_report(result, out, "stance learning-curve --seeds 1")
-    text = out.read_text(encoding="utf-8")
-    assert "--seeds 1" in text and text.endswith(f"{READING}\n\nOur reading.\n")

@@ -83,6 +83,8 @@ def test_a_queue_edited_into_invalid_json_is_named_with_its_line(tmp_path: Path)
     queue.write_text("\n", encoding="utf-8")
     with pytest.raises(StanceError, match=r"empty queue"):
         read_queue(queue)
+    with pytest.raises(StanceError, match=r"not a JSON-lines queue: .*q\.csv \(annotate reads \.jsonl queues"):
+        read_queue(tmp_path / "q.csv")
 
 
 def test_the_command_from_an_empty_folder_is_one_line_and_writes_nothing(tmp_path: Path) -> None:

@@ -114,6 +114,16 @@ def measure(labels: dict[str, dict[Key, str]]) -> dict[str, Any]:
             "per_class": specific_agreement(units), "disputed": disputed}
 
 
+def report_lines(result: dict[str, Any]) -> list[str]:
+    """The numbers of :func:`measure` as lines for the terminal."""
+    lines = [f"{p['a']} / {p['b']}: Cohen's kappa {p['kappa']:.3f}, observed {p['observed']:.1%} on {p['sentences']} sentences"
+             for p in result["pairs"]]
+    lines.append(f"Krippendorff's alpha {result['alpha']:.3f} over {result['shared']} sentences labelled twice or more")
+    lines.append("specific agreement: " + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -"
+                                                    for c, v in result["per_class"].items()))
+    return lines
+
+
 def adjudication_rows(result: dict[str, Any], labels: dict[str, dict[Key, str]],
                       rows: dict[Key, dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue rows for ``stance annotate``: the sentence, every annotator's label, the majority as guess."""

@@ -259,6 +259,13 @@ def annotate(queue: Path, annotator: str, out: Path | None, keys: Iterator[str],
             "skipped": len(session.skipped), "left": len(session.pending()), "total": len(rows)}
 
 
+def summary(result: dict[str, Any]) -> str:
+    """One line on how far the queue got and where the gold is."""
+    verb = "done" if result["stopped"] == "done" else "stopped; run the same command to go on"
+    return (f"{verb}: {result['labelled']} of {result['total']} labelled ({result['labelled_now']} now), "
+            f"{result['skipped']} skipped, {result['left']} left; gold in {result['out']}")
+
+
 def stdin_keys() -> Iterator[str]:
     """Key presses from standard input (the terminal, or whatever a test feeds it)."""
     return keys_from(sys.stdin)

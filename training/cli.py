@@ -451,15 +451,13 @@ def queue(
 ) -> None:
     """Choose the next sentences to label: uncertain ones, spread over clusters and documents."""
     from training.config import DatasetConfig, load_config
-    from training.queue import QueueOptions, build_queue, output_format, write_queue
+    from training.queue import QueueOptions, build_queue, output_format, summary, write_queue
 
     cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
     opts = QueueOptions(folder, k, out, model, by, per_doc, fmt, seed)
     rows = build_queue(opts, cfg)
     write_queue(rows, out, output_format(opts))
-    docs = len({r["doc_id"] for r in rows})
-    guesses = ", ".join(f"{g} {sum(r['guess'] == g for r in rows)}" for g in ("favor", "against", "neutral"))
-    sys.stderr.write(f"wrote {len(rows)} sentences from {docs} documents to {out} (model's guesses: {guesses})\n")
+    sys.stderr.write(summary(rows, out) + "\n")
 
 
 @app.command()
@@ -471,12 +469,9 @@ def annotate(
 ) -> None:
     """Label a queue in the terminal: f favor, a against, n neutral, s skip, u undo, q quit."""
     from training.annotate import annotate as run_session
-    from training.annotate import stdin_keys
+    from training.annotate import stdin_keys, summary
 
-    result = run_session(queue_file, annotator, out, stdin_keys(), _console().print)
-    verb = "done" if result["stopped"] == "done" else "stopped; run the same command to go on"
-    sys.stderr.write(f"{verb}: {result['labelled']} of {result['total']} labelled ({result['labelled_now']} now), "
-                     f"{result['skipped']} skipped, {result['left']} left; gold in {result['out']}\n")
+    sys.stderr.write(summary(run_session(queue_file, annotator, out, stdin_keys(), _console().print)) + "\n")
 
 
 @app.command("import-labels")
@@ -508,7 +503,7 @@ def agreement(
     as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False,
 ) -> None:
     """Cohen's kappa per pair, Krippendorff's alpha, per-class agreement, and the disagreements to settle."""
-    from training.agreement import adjudication_rows, measure, read_annotations, write_adjudication
+    from training.agreement import adjudication_rows, measure, read_annotations, report_lines, write_adjudication
 
     labels, rows = read_annotations(files)
     result = measure(labels)
@@ -516,12 +511,8 @@ def agreement(
     if as_json:
         sys.stdout.write(json.dumps({k: v for k, v in result.items() if k != "disputed"} | {"disagreements": len(result["disputed"])}, indent=2) + "\n")
     else:
-        console = _console()
-        for pair in result["pairs"]:
-            console.print(f"{pair['a']} / {pair['b']}: Cohen's kappa {pair['kappa']:.3f}, observed {pair['observed']:.1%} "
-                          f"on {pair['sentences']} sentences")
-        console.print(f"Krippendorff's alpha {result['alpha']:.3f} over {result['shared']} sentences labelled twice or more")
-        console.print("specific agreement: " + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -" for c, v in result["per_class"].items()))
+        for line in report_lines(result):
+            _console().print(line)
     sys.stderr.write(f"wrote {len(result['disputed'])} disagreements to {out}\n")
 
 
@@ -564,7 +555,7 @@ def learning_curve(
 ) -> None:
     """Simulate the labelling loop on a labelled dataset: each strategy against random, as learning curves."""
     from training.curve_report import write_report
-    from training.learning_curve import CurveOptions, simulate
+    from training.learning_curve import CurveOptions, mlflow_payload, simulate, summary_lines
 
     opts = CurveOptions(data, tuple(s.strip() for s in strategies.split(",") if s.strip()),
                         tuple(range(seed, seed + seeds)), step, initial, max_labels, per_doc)
@@ -576,19 +567,10 @@ def learning_curve(
     if log:
         from training.tracking import log_learning_curve
 
-        summary = result["summary"]["strategies"]
-        metrics = {f"{k}.{s.replace('-', '_')}": v for s, row in summary.items() for k, v in row.items()
-                   if k in ("auc_mean", "auc_std", "gap_mean", "gap_std") and v == v}
-        metrics["full_score"] = result["full_score"]
-        run_id = log_learning_curve(tracking_uri, experiment, result["options"], metrics,
-                                    {s: row["mean_curve"] for s, row in summary.items()}, written)
+        run_id = log_learning_curve(tracking_uri, experiment, result["options"], *mlflow_payload(result), written)
         sys.stderr.write(f"MLflow run {run_id} (experiment '{experiment}')\n")
-    console = _console()
-    for name, row in result["summary"]["strategies"].items():
-        console.print(f"{name}: area {row['auc_mean']:.4f} ± {row['auc_std']:.4f}, gap to random {row['gap_mean']:+.4f} ± "
-                      f"{row['gap_std']:.4f}, target reached at {row['reach_mean_curve'] or '-'} labels")
-    console.print(f"full-data score {result['full_score']:.4f} on {result['test']} test sentences; wrote "
-                  + ", ".join(str(p) for p in written))
+    for line in [*summary_lines(result), "wrote " + ", ".join(str(p) for p in written)]:
+        _console().print(line)
 
 
 METRICS = Path("metrics/evaluate.json")

@@ -222,3 +222,20 @@ def summarize(curves: dict[str, dict[int, list[tuple[int, float]]]], full: float
     learners = [s for s in out if s != "random"]
     best = max(learners, key=lambda s: out[s]["auc_mean"]) if learners else "random"
     return {"strategies": out, "best": best, "full_score": full, "target": full - tolerance}
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """One line per strategy and the full-data score, for the terminal."""
+    lines = [f"{name}: area {row['auc_mean']:.4f} ± {row['auc_std']:.4f}, gap to random {row['gap_mean']:+.4f} ± "
+             f"{row['gap_std']:.4f}, target reached at {row['reach_mean_curve'] or '-'} labels"
+             for name, row in result["summary"]["strategies"].items()]
+    return [*lines, f"full-data score {result['full_score']:.4f} on {result['test']} test sentences"]
+
+
+def mlflow_payload(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, list[tuple[int, float]]]]:
+    """Summary metrics (area and gap per strategy, the full-data score) and each strategy's mean curve."""
+    summary = result["summary"]["strategies"]
+    metrics = {f"{k}.{s.replace('-', '_')}": v for s, row in summary.items() for k, v in row.items()
+               if k in ("auc_mean", "auc_std", "gap_mean", "gap_std") and v == v}
+    metrics["full_score"] = result["full_score"]
+    return metrics, {s: row["mean_curve"] for s, row in summary.items()}

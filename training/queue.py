@@ -180,6 +180,13 @@ def _task(row: dict[str, Any]) -> dict[str, Any]:
     return {"data": data, "predictions": [prediction]}
 
 
+def summary(rows: list[dict[str, Any]], out: Path) -> str:
+    """One line: how many sentences from how many documents, and the model's guesses."""
+    docs = len({r["doc_id"] for r in rows})
+    guesses = ", ".join(f"{g} {sum(r['guess'] == g for r in rows)}" for g in LABELS)
+    return f"wrote {len(rows)} sentences from {docs} documents to {out} (model's guesses: {guesses})"
+
+
 def write_queue(rows: list[dict[str, Any]], out: Path, fmt: str) -> None:
     """Write the queue atomically."""
     from training.atomic import atomic_file
@@ -192,6 +199,9 @@ def read_queue(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSON-lines queue (``stance queue``, ``agreement`` or ``audit-labels``), checked."""
     from training import jsonl
 
+    if path.suffix.lower() in (".csv", ".json"):
+        raise StanceError(f"not a JSON-lines queue: {path} (annotate reads .jsonl queues; the .csv and Label Studio "
+                          "files are for other tools, whose labels come back with `stance import-labels`)")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
