@@ -123,6 +123,8 @@ def test_a_too_small_dataset_split_is_named_with_its_split(model_dir: Path, tmp_
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS))})
     rows = {"text": [s for s, _ in SENTENCES], "label": [LABELS.index(y) for _, y in SENTENCES]}
     datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows, features=features)}).save_to_disk(str(tmp_path / "ds"))
-    (tmp_path / "ds" / "stance_dataset.json").write_text("{}", encoding="utf-8")
+    from training.dataset import write_info
+
+    write_info(tmp_path / "ds", {"fingerprint": "f" * 64})
     result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path / "ds"), "--model", str(model_dir)])
     assert result.exit_code == 1 and f"{tmp_path / 'ds'}[test] has 9" in result.stderr
