@@ -26,6 +26,11 @@ def _job(ctx: Context, *args: str, env: dict[str, str] | None = None, timeout: f
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def _onnx_env(ctx: Context) -> dict[str, str]:
+    """One ONNX export per run, in the scratch folder, shared by every job (made by the first)."""
+    return {"STANCE_ONNX_DIR": str(ctx.work / "onnx")}
+
+
 def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row]:
     st = Row("encoder.st", "all-MiniLM-L6-v2 through sentence-transformers (torch), 2 threads", unit="sentences/s",
              target="(reference of the two rows below)", command="python -m benchmarks.encoder_job backends ...")
@@ -36,7 +41,8 @@ def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row
             rows.append(Row(f"encoder.{key}", f"all-MiniLM-L6-v2 through ONNX Runtime ({key[5:]})", unit="sentences/s"))
         return [r.failed(f"{' and '.join(missing)} not installed (pip install -e '.[bench]'; make bench does)")
                 for r in rows]
-    res = _job(ctx, "backends", dataset, lines, str(ctx.work), "1" if ctx.sizes.train_quick else "3", str(pool))
+    res = _job(ctx, "backends", dataset, lines, str(ctx.work), "1" if ctx.sizes.train_quick else "3", str(pool),
+               env=_onnx_env(ctx))
     st.value, st.runs = res["speed"]["st"], res["rounds"]
     st.note = f"{res['n']:,} generated sentences; logreg on its vectors: test macro-F1 {res['macro_f1']['st']:.3f}"
     for key, what in (("onnx_fp32", "ONNX Runtime, fp32"), ("onnx_int8", "ONNX Runtime, int8 dynamic quantisation")):
@@ -56,7 +62,7 @@ def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row
 
 def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> list[Row]:
     """`stance predict` with a logreg-minilm export, encoder run by torch and by ONNX Runtime, against plain ST."""
-    env = {"STANCE_ONNX_DIR": str(ctx.work / "onnx")}
+    env = _onnx_env(ctx)
     backends = ["torch"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
     out, cmds, made = [], [], {}
     for backend in backends:
@@ -110,8 +116,8 @@ def rows(ctx: Context) -> list[Row]:
     dataset = ctx.seed_dataset or (ctx.root / "data" / "dataset")
     if not (dataset / "stance_dataset.json").is_file():
         return [Row("encoder.st", "encoder section").failed(f"no seed dataset at {dataset} (run the build section)")]
-    pool = 300 if ctx.sizes.train_quick else 0  # 0: every gold sentence of the pool
-    n = 500 if ctx.sizes.train_quick else 5_000
+    pool = 200 if ctx.sizes.train_quick else 0  # 0: every gold sentence of the pool
+    n = 200 if ctx.sizes.train_quick else 5_000
     lines = str(ctx.lines(n))
     out: list[Row] = []
     for make in (lambda: _backend_rows(ctx, str(dataset), lines, pool),

@@ -36,28 +36,15 @@ def _data(dataset: str, pool: int) -> Any:
 
 
 def _onnx(work: Path) -> tuple[Path, Path]:
-    """MiniLM's transformer exported to ONNX (fp32) and its int8 dynamic quantisation."""
-    import torch
+    """MiniLM's transformer exported to ONNX (fp32, where ``backend: onnx`` looks for it) and its int8 quantisation."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from training import finetune
+    from training import encoder_runtime, encoders
 
-    tok, model = finetune._base(ENCODER)
-    fp32, int8 = work / "minilm.onnx", work / "minilm-int8.onnx"
-
-    class Hidden(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
-            return self.inner(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
-
-    enc = tok(["a first example", "and a second, longer example sentence"], padding=True, return_tensors="pt")
-    torch.onnx.export(Hidden(model), (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]), str(fp32),
-                      input_names=["ids", "mask", "types"], output_names=["hidden"], opset_version=17,
-                      dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("ids", "mask", "types", "hidden")},
-                      dynamo=False)
+    fp32 = encoder_runtime.onnx_folder() / f"{encoders.identity(ENCODER, 'onnx')}.onnx"
+    if not fp32.is_file():
+        encoder_runtime.export_onnx(encoders.model_dir(ENCODER), fp32)
+    int8 = work / "minilm-int8.onnx"
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
     return fp32, int8
 
@@ -67,9 +54,12 @@ def _ort_encoder(path: Path, threads: int) -> Any:
     import numpy as np
     import onnxruntime as ort
 
-    from training import finetune
+    from transformers import AutoTokenizer
 
-    tok, _ = finetune._base(ENCODER)
+    from training import encoder_runtime, encoders
+
+    encoder_runtime.offline()
+    tok = AutoTokenizer.from_pretrained(str(encoders.model_dir(ENCODER)), local_files_only=True)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

