@@ -183,7 +183,7 @@ def _check_rows(rows: dict, proc: subprocess.CompletedProcess) -> None:
 def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
     out, md = tmp_path / "bench.json", tmp_path / "bench.md"
     # The encoder section runs in the next test: each stays well inside the per-test timeout.
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "help,build,train,predict,reference",
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "help,build,segment,train,predict,reference",
                            "--json", str(out), "--output", str(md)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     data = json.loads(out.read_text(encoding="utf-8"))
     rows = {r["key"]: r for r in data["rows"]}
