@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from training import jsonl
@@ -13,3 +15,17 @@ def test_blank_lines_come_back_as_none_and_values_keep_their_line_numbers() -> N
 def test_a_malformed_line_names_file_and_line() -> None:
     with pytest.raises(StanceError, match=r"^malformed JSON: data/x\.jsonl:2: Expecting value \(fix or remove that line\)$"):
         list(jsonl.objects("{\"a\": 1}\nnot json\n", "data/x.jsonl"))
+
+
+def test_read_utf8_skips_a_bom_and_names_a_bad_byte(tmp_path: Path) -> None:
+    from training.jsonl import read_utf8
+
+    good = tmp_path / "a.jsonl"
+    good.write_bytes(b"\xef\xbb\xbf{}\n")
+    assert read_utf8(good, "missing") == "{}\n"
+    bad = tmp_path / "b.jsonl"
+    bad.write_bytes(b'{"x": "\xff"}\n')
+    with pytest.raises(StanceError, match=r"b.jsonl has an invalid byte at offset 8 \(save it as UTF-8\)"):
+        read_utf8(bad, "missing")
+    with pytest.raises(StanceError, match="^no such queue$"):
+        read_utf8(tmp_path / "c.jsonl", "no such queue")

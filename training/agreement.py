@@ -31,12 +31,7 @@ def read_annotations(paths: list[Path]) -> tuple[dict[str, dict[Key, str]], dict
     rows: dict[Key, dict[str, Any]] = {}
     problems = []
     for path in paths:
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except FileNotFoundError:
-            raise StanceError(f"annotations not found: {path} (pass gold files written by `stance annotate`)") from None
-        except UnicodeDecodeError as exc:
-            raise StanceError(f"not UTF-8: {path} has an invalid byte at offset {exc.start} (save it as UTF-8)") from None
+        text = jsonl.read_utf8(path, f"annotations not found: {path} (pass gold files written by `stance annotate`)")
         fallback = path.name.split(".gold.jsonl")[0].split(".")[-1]
         for lineno, row in jsonl.objects(text, path):
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):

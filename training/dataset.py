@@ -184,11 +184,7 @@ def read_agreement(path: Path) -> dict[str, Any] | None:
     from training import jsonl
 
     first, second, adjudicated, docs = [], [], 0, set()
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StanceError(f"not UTF-8: {path} has an invalid byte at offset {exc.start} (save it as UTF-8)") from None
-    for lineno, row in jsonl.objects(text, path):
+    for lineno, row in jsonl.objects(jsonl.read_utf8(path, f"agreement file not found: {path}"), path):
         if not isinstance(row, dict) or row.get("first") not in LABELS or row.get("second") not in LABELS:
             raise StanceError(f"unknown label: {path}:{lineno} (fields 'first' and 'second' take {', '.join(LABELS)})")
         first.append(row["first"])
@@ -348,15 +344,13 @@ def is_dataset(folder: Path) -> bool:
 
 def _digests(folder: Path) -> dict[str, str]:
     """sha256 of every file of a built dataset but the info file and the card."""
+    from training.persistence import sha256_file
+
     out = {}
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = f.relative_to(folder).as_posix()
         if rel not in (INFO_FILE, CARD_FILE):
-            h = hashlib.sha256()
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            out[rel] = h.hexdigest()
+            out[rel] = sha256_file(f)
     return out
 
 

@@ -277,25 +277,25 @@ class _Embedder:
         return (vecs + 1.0) * 0.5 if self.nonnegative else vecs
 
 
-_CLASSES: dict[str, type] = {}
+def sklearn_class(namespace: dict[str, Any], name: str, base: type, mixin: str) -> type:
+    """Build (once) ``name`` from ``base``, scikit-learn's ``mixin`` and ``BaseEstimator``.
 
+    scikit-learn is imported only when a model is built or loaded; skops stores ``module.qualname``,
+    so the class is published under its public name in the module's ``namespace``.
+    """
+    if name not in namespace:
+        import sklearn.base
 
-def _classes() -> dict[str, type]:
-    """Make (once) the scikit-learn class from :class:`_Embedder`; it needs scikit-learn's base classes."""
-    if not _CLASSES:
-        from sklearn.base import BaseEstimator, TransformerMixin
-
-        # skops stores ``module.qualname``: the class gets its public, module-level name.
-        cls = type("SentenceEmbedder", (_Embedder, TransformerMixin, BaseEstimator),
-                   {"__module__": __name__, "__doc__": _Embedder.__doc__})
-        globals()["SentenceEmbedder"] = _CLASSES["SentenceEmbedder"] = cls
-    return _CLASSES
+        namespace[name] = type(name, (base, getattr(sklearn.base, mixin), sklearn.base.BaseEstimator),
+                               {"__module__": namespace["__name__"], "__doc__": base.__doc__})
+    cls: type = namespace[name]
+    return cls
 
 
 def __getattr__(name: str) -> Any:
     """Resolve the transformer class on first use (skops imports it by name)."""
     if name == "SentenceEmbedder":
-        return _classes()[name]
+        return sklearn_class(globals(), name, _Embedder, "TransformerMixin")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

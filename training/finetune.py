@@ -206,23 +206,8 @@ class _FineTuned:
         return {k: v for k, v in state.items() if k != "_net"}
 
 
-_CLASSES: dict[str, type] = {}
-
-
-def _classes() -> dict[str, type]:
-    """Make (once) the scikit-learn class from :class:`_FineTuned`; it needs scikit-learn's base classes."""
-    if not _CLASSES:
-        from sklearn.base import BaseEstimator, ClassifierMixin
-
-        # skops stores ``module.qualname``: the class gets its public, module-level name.
-        cls = type("FineTunedEncoder", (_FineTuned, ClassifierMixin, BaseEstimator),
-                   {"__module__": __name__, "__doc__": _FineTuned.__doc__})
-        globals()["FineTunedEncoder"] = _CLASSES["FineTunedEncoder"] = cls
-    return _CLASSES
-
-
 def __getattr__(name: str) -> Any:
     """Resolve the estimator class on first use (skops imports it by name)."""
     if name == "FineTunedEncoder":
-        return _classes()[name]
+        return encoders.sklearn_class(globals(), name, _FineTuned, "ClassifierMixin")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

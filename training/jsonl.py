@@ -22,6 +22,19 @@ def strict_loads(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_no_constant)
 
 
+def read_utf8(path: Path, missing: str, fix_encoding: str = "save it as UTF-8") -> str:
+    """A whole UTF-8 file (a BOM is skipped); a missing or undecodable one is one line.
+
+    ``missing`` is the line for a file that does not exist.
+    """
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise StanceError(missing) from None
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"not UTF-8: {path} has an invalid byte at offset {exc.start} ({fix_encoding})") from None
+
+
 def load_file(path: Path, what: str, fix: str) -> Any:
     """A whole JSON file, strictly parsed; a missing, unreadable or malformed one is one line."""
     try:

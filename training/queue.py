@@ -202,12 +202,8 @@ def read_queue(path: Path) -> list[dict[str, Any]]:
     if path.suffix.lower() in (".csv", ".json"):
         raise StanceError(f"not a JSON-lines queue: {path} (annotate reads .jsonl queues; the .csv and Label Studio "
                           "files are for other tools, whose labels come back with `stance import-labels`)")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise StanceError(f"queue not found: {path} (write one with `stance queue`)") from None
-    except UnicodeDecodeError as exc:
-        raise StanceError(f"not UTF-8: {path} has an invalid byte at offset {exc.start} (write it again with `stance queue`)") from None
+    text = jsonl.read_utf8(path, f"queue not found: {path} (write one with `stance queue`)",
+                           "write it again with `stance queue`")
     from training.labeling import gold_key
 
     rows, seen = [], set()
