@@ -25,7 +25,7 @@ def test_read_utf8_skips_a_bom_and_names_a_bad_byte(tmp_path: Path) -> None:
     assert read_utf8(good, "missing") == "{}\n"
     bad = tmp_path / "b.jsonl"
     bad.write_bytes(b'{"x": "\xff"}\n')
-    with pytest.raises(StanceError, match=r"b.jsonl has an invalid byte at offset 8 \(save it as UTF-8\)"):
+    with pytest.raises(StanceError, match=r"b.jsonl has an invalid byte at offset 7 \(save it as UTF-8\)"):
         read_utf8(bad, "missing")
     with pytest.raises(StanceError, match="^no such queue$"):
         read_utf8(tmp_path / "c.jsonl", "no such queue")
