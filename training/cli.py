@@ -124,6 +124,9 @@ def _log_warnings() -> None:
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
+ClusterOpt = Annotated[Optional[str], typer.Option(
+    "--cluster", envvar="STANCE_CLUSTER", show_envvar=True,
+    help="Dask scheduler, tcp://HOST:8786: its workers do the work, results identical to a local run.")]
 
 
 @app.command()
@@ -231,6 +234,7 @@ def predict(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 4096,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).", show_default=False)] = None,
     config: ConfigOpt = DATASET_CONFIG,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Label sentences with a saved or registered model: label and probability of each label per sentence."""
     from training.predict_io import PredictOptions, run_predict, summary
@@ -243,7 +247,8 @@ def predict(
         cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
     opts = PredictOptions(texts=tuple(sentences or ()), input=input, input_format=input_format, text_column=text_column,
                           documents=documents, model=model, output=output, format=fmt, batch_size=batch_size,
-                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs)
+                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs,
+                          cluster=cluster)
     stdin = getattr(sys.stdin, "buffer", None) or open(os.devnull, "rb")
     with contextlib.ExitStack() as stack:
         report = None
@@ -361,6 +366,7 @@ def train(
     training_data: Annotated[Optional[str], typer.Option("--training-data", help="gold, gold+weak or both (default: training_data).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of CV splits and models (default: the config's seed).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: n_jobs).")] = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Compare the configured classifiers with repeated grouped CV, log to MLflow, register and export the best."""
     from training.config import load_config
@@ -369,7 +375,7 @@ def train(
 
     cfg = load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()
     cfg = with_overrides(cfg, {"dataset": dataset and str(dataset), "export_dir": export_dir and str(export_dir),
-                               "training_data": training_data, "seed": seed, "n_jobs": jobs},
+                               "training_data": training_data, "seed": seed, "n_jobs": jobs, "cluster": cluster},
                          {"experiment": experiment, "uri": tracking_uri})
     err = _stderr_console()
     result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False))
