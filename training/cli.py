@@ -102,6 +102,8 @@ def _root(
     # Library progress bars and INFO lines are not ours to print; a user may turn them back on.
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # With a tracking server MLflow prints a "View run" link on standard output, which is for data.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     _log_warnings()
 
 

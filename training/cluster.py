@@ -103,6 +103,7 @@ def check_workers(client: Any, address: str) -> dict[str, int]:
     for worker, theirs in sorted(prints.items()):
         if isinstance(theirs, BaseException):
             first = str(theirs).strip().splitlines()[0] if str(theirs).strip() else type(theirs).__name__
+            first = re.sub(r"^\w+\((['\"])(.*)\1\)$", r"\2", first)  # Error("text") as the worker sends it
             text = f"cannot load stance ({first}; install the same version as here)"
         else:
             diff = [f"{k} {theirs.get(k, 'missing')} (here {v})" for k, v in here.items() if theirs.get(k) != v]
@@ -155,9 +156,11 @@ def _lost(exc: BaseException, kept: str = KEPT_TRAIN) -> StanceError | None:
         return StanceError(f"a Dask worker died on every try of one task ({first}); {kept} (check the workers' "
                            "memory and logs, then run again)")
     if ours or name in ("CancelledError", "StreamClosedError"):
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else name
-        return StanceError(f"the Dask cluster lost the work ({name}: {first}); {kept} (check the scheduler and "
-                           "workers, then run again)")
+        # a task's key means nothing to a user; its reason ("lost dependencies", ...) does
+        reason = getattr(exc, "reason", None) or (str(exc).strip().splitlines() or [name])[0][:200]
+        return StanceError(f"the Dask cluster lost the work ({name}: {reason}; a worker died holding data no other "
+                           f"worker had, or the scheduler went away); {kept} (check the scheduler and workers, then "
+                           "run again)")
     return None
 
 
@@ -203,7 +206,7 @@ def run_tasks(address: str, func: Callable[..., T], calls: Sequence[tuple[Any, .
     client = connect(address)
     try:
         check_workers(client, normalize_address(address))
-        with parallel_config(backend="dask", client=client, scatter=list(shared),
+        with parallel_config(backend=_dask_backend(), client=client, scatter=list(shared),
                              wait_for_workers_timeout=CONNECT_SECONDS):
             results = Parallel(n_jobs=-1, return_as="generator", pre_dispatch="all")(
                 delayed(_one_at_a_time)(func, *call) for call in calls)
@@ -211,6 +214,27 @@ def run_tasks(address: str, func: Callable[..., T], calls: Sequence[tuple[Any, .
         client.close()
         raise
     return OrderedResults(client, results)
+
+
+def _dask_backend() -> str:
+    """The name of joblib's Dask backend as registered for us: the same class, never run in-process.
+
+    joblib runs a call whose backend offers a single slot in the calling process; a cluster of
+    one single-threaded worker offers one. Claiming at least two keeps every task on the
+    cluster, where the scheduler queues what its workers cannot start yet.
+    """
+    from joblib import register_parallel_backend
+    from joblib._dask import DaskDistributedBackend  # what parallel_config(backend="dask") loads
+
+    class ClusterBackend(DaskDistributedBackend):  # type: ignore[misc]
+        def effective_n_jobs(self, n_jobs: int) -> int:
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    register_parallel_backend(_BACKEND, ClusterBackend)
+    return _BACKEND
+
+
+_BACKEND = "stance-dask"
 
 
 # ---------------------------------------------------------------- prediction
