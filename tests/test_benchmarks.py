@@ -27,9 +27,11 @@ ROWS = {
     "train.wall", "train.mlflow_share", "train.mlflow_added", "train.mlflow_floor",
     "predict.single_cold", "predict.batch", "predict.batch_process", "predict.memory",
     "reference.macro_f1", "reference.fit", "reference.predict",
+    "cluster.train_1", "cluster.train_2", "cluster.speedup", "cluster.predict",
 }
 WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "segment.one_line", "predict.single_cold",
-                  "predict.batch", "predict.batch_process", "predict.memory", "reference.macro_f1", "reference.fit", "reference.predict"}
+                  "predict.batch", "predict.batch_process", "predict.memory", "reference.macro_f1", "reference.fit", "reference.predict",
+                  "cluster.train_1", "cluster.train_2", "cluster.speedup", "cluster.predict"}
 
 
 @pytest.fixture()

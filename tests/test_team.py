@@ -27,7 +27,7 @@ def _config(tmp: Path, name: str, **overrides: Any) -> Path:
     """A dataset and a config whose runs go to experiment and registered model ``name`` of the server."""
     if not (tmp / "dataset").exists():
         save_dataset(tmp / "dataset", *make_dataset(n_docs=12))
-    cfg = small_config(tmp, candidates=CANDIDATES, **overrides)
+    cfg = small_config(tmp, **{"candidates": CANDIDATES, **overrides})
     data = cfg.model_dump(mode="json")
     data["tracking"] |= {"uri": None, "experiment": name, "registered_model": name}
     path = tmp / f"{name}.yaml"
@@ -124,7 +124,7 @@ def test_three_concurrent_trains_share_the_server_without_losing_a_run(pg_tracki
 
     name = "concurrent"
     export = tmp_path / "models" / "stance-classifier"  # one export folder for all three, the hardest case
-    config = _config(tmp_path, name, export_dir=str(export), n_jobs=1)
+    config = _config(tmp_path, name, export_dir=str(export), n_jobs=1, candidates=CANDIDATES[::2])
     env = {**os.environ, "MLFLOW_TRACKING_URI": pg_tracking_server.url}
     procs = [subprocess.Popen([sys.executable, "-m", "training", "train", "-c", str(config), "--seed", str(seed)],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -137,10 +137,10 @@ def test_three_concurrent_trains_share_the_server_without_losing_a_run(pg_tracki
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     parents = [r for r in runs if r.data.tags.get("stance.kind") == "comparison"]
     assert sorted(r.info.status for r in parents) == ["FINISHED"] * 3
-    assert all(r.info.status == "FINISHED" for r in runs) and len(runs) == 3 * (1 + len(CANDIDATES))
+    assert all(r.info.status == "FINISHED" for r in runs) and len(runs) == 3 * (1 + 2)
     for parent in parents:  # each comparison kept all its children
         children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-        assert sorted(c.data.tags["stance.candidate"] for c in children) == sorted(c["name"] for c in CANDIDATES)
+        assert sorted(c.data.tags["stance.candidate"] for c in children) == ["dummy", "nb-negation"]
 
     versions = client.search_model_versions(f"name = '{name}'")
     assert sorted(int(v.version) for v in versions) == [1, 2, 3]
