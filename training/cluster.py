@@ -228,6 +228,7 @@ def _dask_backend() -> str:
 
     class ClusterBackend(DaskDistributedBackend):  # type: ignore[misc]
         def effective_n_jobs(self, n_jobs: int) -> int:
+            """The cluster's threads, and never fewer than two (one would run the tasks here)."""
             return max(2, super().effective_n_jobs(n_jobs))
 
     register_parallel_backend(_BACKEND, ClusterBackend)

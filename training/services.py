@@ -24,8 +24,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PG_USER, PG_DATABASE = "stance", "mlflow"
 
@@ -158,7 +160,8 @@ def _spawn(name: str, cmd: list[str], log: Path, cwd: Path, env: dict[str, str] 
     return Process(name, proc, log)
 
 
-def _wait(check: callable, what: Process, seconds: float = 120) -> None:  # type: ignore[valid-type]
+def _wait(check: Callable[[], bool], what: Process, seconds: float = 120) -> None:
+    """Poll ``check`` until it is true; a process that exits or a deadline that passes raises."""
     deadline = time.monotonic() + seconds
     while True:
         if what.proc.poll() is not None:
@@ -280,13 +283,21 @@ def up(root: Path, workers: int = 2) -> dict[str, str]:
     root.mkdir(parents=True, exist_ok=True)
     state_file = root / "state.json"
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
+    if any(_alive(pid) for pid in state.get("pids", [])):
+        raise ServiceError(f"the services of {root} are already running (make server-stop first)")
     password = state.get("password") or secrets.token_urlsafe(16)
     pg = Postgres(pg_data_dir(root), int(state.get("pg_port") or free_port()), password, root / "postgres.log")
-    if os.geteuid() == 0:
-        pg.data.parent.mkdir(parents=True, exist_ok=True)
+    pg.data.parent.mkdir(parents=True, exist_ok=True)
     pg.start()
-    mlflow, url = start_mlflow(pg.uri(), root / "artifacts", root)
-    cluster = start_cluster(root / "dask", workers)
+    started: list[Any] = [pg]
+    try:
+        mlflow, url = start_mlflow(pg.uri(), root / "artifacts", root)
+        started.append(mlflow)
+        cluster = start_cluster(root / "dask", workers)
+    except BaseException:
+        for service in reversed(started):
+            service.stop()
+        raise
     state = {"password": password, "pg_port": pg.port, "pg_data": str(pg.data), "tracking_uri": url,
              "cluster": cluster.address, "pids": [mlflow.proc.pid, cluster.scheduler.proc.pid,
                                                    *[w.proc.pid for w in cluster.workers]]}
@@ -295,6 +306,16 @@ def up(root: Path, workers: int = 2) -> dict[str, str]:
     (root / "env").write_text(f"export MLFLOW_TRACKING_URI={url}\nexport STANCE_CLUSTER={cluster.address}\n",
                               encoding="utf-8")
     return {"MLFLOW_TRACKING_URI": url, "STANCE_CLUSTER": cluster.address, "backend": pg.uri(password="***")}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def down(root: Path) -> None:
