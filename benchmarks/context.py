@@ -26,7 +26,7 @@ class Sizes:
     reference_lines: int  # prediction throughput of fastText and the champion
     reference_fits: int
     segment_mb: float  # the one-line document of the segmentation row
-    cluster_repeats: int = 2  # measured runs of each side of the cluster rows (after one warm-up each)
+    cluster_repeats: int = 1  # measured runs of each side of the cluster rows (after one warm-up each)
     predict_cluster_repeats: int = 3
 
 
