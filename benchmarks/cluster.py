@@ -113,6 +113,7 @@ def _measure_train(ctx: Context, config: Path, clusters: tuple[Any, Any], out: t
     serial = max(0.0, min(1.0, 2 * t2 / t1 - 1))
     speedup.value, speedup.reference, speedup.ratio, speedup.runs = t1 / t2, t1, t1 / t2, one.runs
     speedup.extra["serial_fraction"] = serial
+    speedup.extra["reference_unit"] = "s"
     speedup.note = (f"serial fraction s = 2 T2/T1 - 1 = {serial:.2f}; Amdahl: N workers take T1 (s + (1 - s)/N), "
                     f"at most {1 / serial:.1f}x faster than one" if serial > 0 else "no serial part measured")
     speedup.note += "; both workers share this machine's two cores with the driver and the scheduler"

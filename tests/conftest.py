@@ -66,6 +66,7 @@ def in_tmp_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test inside ``tmp_path`` with no tracking URI from the environment."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("STANCE_CLUSTER", raising=False)  # a team's shell may set it; tests pick their cluster
     return tmp_path
 
 
