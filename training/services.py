@@ -13,6 +13,7 @@ root), so its data folder must lie where that user can reach it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -329,6 +330,13 @@ def down(root: Path) -> None:
             os.killpg(pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
+    deadline = time.monotonic() + 30  # the MLflow server's workers take a few seconds to stop
+    while any(_alive(pid) for pid in state.get("pids", [])) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in state.get("pids", []):
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
     Postgres(Path(state["pg_data"]), int(state["pg_port"]), state["password"], root / "postgres.log").stop()
     state["pids"] = []
     state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
