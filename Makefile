@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stance-installed
 
-.PHONY: pipeline test bench install ui clean
+.PHONY: pipeline test bench install ui server server-stop clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ bench: $(STAMP)
 ## The MLflow dashboard on the default store.
 ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000
+
+## A team's services on this machine: PostgreSQL, an MLflow server on it, a Dask scheduler and two workers.
+## Writes .team/env (MLFLOW_TRACKING_URI, STANCE_CLUSTER); `source .team/env` points stance at them.
+server: $(STAMP)
+	$(BIN)/python -m training.services up --dir .team
+
+server-stop:
+	$(BIN)/python -m training.services down --dir .team
 
 clean:
 	rm -rf data models/stance-classifier mlflow.db mlruns mlartifacts

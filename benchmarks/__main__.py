@@ -16,12 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import build, encoder, machine, predict, reference, report, segment, startup, train
+from benchmarks import build, cluster, encoder, machine, predict, reference, report, segment, startup, train
 from benchmarks.context import FULL, QUICK, Context
 from benchmarks.measure import Row
 
 SECTIONS = {"help": startup.rows, "build": build.rows, "segment": segment.rows, "train": train.rows,
-            "predict": predict.rows, "reference": reference.rows, "encoder": encoder.rows}
+            "predict": predict.rows, "reference": reference.rows, "encoder": encoder.rows,
+            "cluster": cluster.rows}
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 KEEP_START, KEEP_END = "<!-- reading:start -->", "<!-- reading:end -->"

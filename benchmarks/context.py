@@ -26,6 +26,8 @@ class Sizes:
     reference_lines: int  # prediction throughput of fastText and the champion
     reference_fits: int
     segment_mb: float  # the one-line document of the segmentation row
+    cluster_repeats: int = 1  # measured runs of each side of the cluster rows (after one warm-up each)
+    predict_cluster_repeats: int = 3
 
 
 FULL = Sizes(help_repeats=11, build_sentences=(10_000, 100_000), build_repeats=3, train_repeats=3,
@@ -33,7 +35,8 @@ FULL = Sizes(help_repeats=11, build_sentences=(10_000, 100_000), build_repeats=3
              memory_repeats=7, big_repeats=2, reference_lines=100_000, reference_fits=3, segment_mb=50)
 QUICK = Sizes(help_repeats=2, build_sentences=(300, 1_500), build_repeats=1, train_repeats=1,
               train_quick=True, predict_repeats=2, batch_lines=2_000, memory_lines=20_000,
-              memory_repeats=2, big_repeats=1, reference_lines=2_000, reference_fits=1, segment_mb=0.2)
+              memory_repeats=2, big_repeats=1, reference_lines=2_000, reference_fits=1, segment_mb=0.2,
+              cluster_repeats=1, predict_cluster_repeats=1)
 
 
 @dataclass

@@ -66,4 +66,35 @@ def in_tmp_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test inside ``tmp_path`` with no tracking URI from the environment."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("STANCE_CLUSTER", raising=False)  # a team's shell may set it; tests pick their cluster
     return tmp_path
+
+
+# ---------------------------------------------------------------- team services (tests/teamkit.py)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A real PostgreSQL server on 127.0.0.1 for the whole session."""
+    from teamkit import running_postgres
+
+    with running_postgres() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="session")
+def pg_tracking_server(postgres: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real ``mlflow server`` on that PostgreSQL, artifacts proxied (a ``teamkit.TrackingServer``)."""
+    from teamkit import running_tracking_server
+
+    with running_tracking_server(postgres, tmp_path_factory.mktemp("pg-mlflow")) as server:  # type: ignore[arg-type]
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real Dask scheduler and two single-threaded workers on 127.0.0.1 (a ``services.Cluster``)."""
+    from teamkit import running_cluster
+
+    with running_cluster(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster

@@ -29,12 +29,14 @@ ROWS = {
     "reference.macro_f1", "reference.fit", "reference.predict",
     "encoder.st", "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.predict_onnx",
     "encoder.finetune_fit",
+    "cluster.train_1", "cluster.train_2", "cluster.speedup", "cluster.predict",
 }
 WITH_REFERENCE = {"help.cold_start", "build.memory_growth", "build.memory_vs_rows", "segment.one_line",
                   "predict.single_cold", "predict.batch", "predict.batch_process", "predict.memory",
                   "reference.macro_f1", "reference.fit", "reference.predict",
                   "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict", "encoder.predict_onnx",
-                  "encoder.finetune_fit"}
+                  "encoder.finetune_fit",
+                  "cluster.train_1", "cluster.train_2", "cluster.speedup", "cluster.predict"}
 
 
 @pytest.fixture()

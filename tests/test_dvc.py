@@ -70,7 +70,7 @@ def test_params_name_keys_the_code_reads(stage: str, model: type) -> None:
 
 
 def _copy_repo(dst: Path) -> Path:
-    skip = {".venv", ".git", "data", "mlflow.db", "mlruns", "mlartifacts", "metrics", "dvc.lock", ".pytest_cache", "dvc_plots"}
+    skip = {".venv", ".git", "data", "mlflow.db", "mlruns", "mlartifacts", "metrics", "dvc.lock", ".pytest_cache", "dvc_plots", ".team"}
     shutil.copytree(ROOT, dst, ignore=lambda d, names: [n for n in names if n in skip or n == "stance-classifier" or n == "__pycache__"])
     small = TRAIN.model_dump(mode="json")
     small["cv"] |= {"folds": 3, "repeats": 1}

@@ -102,6 +102,8 @@ def _root(
     # Library progress bars and INFO lines are not ours to print; a user may turn them back on.
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # With a tracking server MLflow prints a "View run" link on standard output, which is for data.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     _log_warnings()
 
 
@@ -124,6 +126,9 @@ def _log_warnings() -> None:
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
+ClusterOpt = Annotated[Optional[str], typer.Option(
+    "--cluster", envvar="STANCE_CLUSTER", show_envvar=True,
+    help="Dask scheduler, tcp://HOST:8786: its workers do the work, results identical to a local run.")]
 
 
 @app.command()
@@ -236,6 +241,7 @@ def predict(
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).", show_default=False)] = None,
     config: ConfigOpt = DATASET_CONFIG,
     min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Label a sentence 'uncertain' when its top probability is below this, between 0 and 1 (default: min_confidence of the train config the model was trained with; none: label every sentence).", show_default=False)] = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Label sentences with a saved or registered model: label and probability of each label per sentence."""
     from training.predict_io import PredictOptions, run_predict, summary
@@ -249,7 +255,7 @@ def predict(
     opts = PredictOptions(texts=tuple(sentences or ()), input=input, input_format=input_format, text_column=text_column,
                           documents=documents, model=model, output=output, format=fmt, batch_size=batch_size,
                           id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs,
-                          min_confidence=min_confidence)
+                          min_confidence=min_confidence, cluster=cluster)
     stdin = getattr(sys.stdin, "buffer", None) or open(os.devnull, "rb")
     with contextlib.ExitStack() as stack:
         report = None
@@ -389,6 +395,7 @@ def train(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of CV splits and models (default: the config's seed).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: n_jobs).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Move the champion alias to the new model even when it is significantly worse than the current one.")] = False,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Compare the configured classifiers with repeated grouped CV, log to MLflow, register and export the best."""
     from training.config import load_config
@@ -397,7 +404,7 @@ def train(
 
     cfg = load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()
     cfg = with_overrides(cfg, {"dataset": dataset and str(dataset), "export_dir": export_dir and str(export_dir),
-                               "training_data": training_data, "seed": seed, "n_jobs": jobs},
+                               "training_data": training_data, "seed": seed, "n_jobs": jobs, "cluster": cluster},
                          {"experiment": experiment, "uri": tracking_uri})
     err = _stderr_console()
     result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False), force=force)

@@ -24,7 +24,7 @@ import os
 import platform
 import shutil
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -404,6 +404,7 @@ def write_export(
     extra_files: Mapping[str, bytes] | None = None,
     model_bytes: bytes | None = None,
     inputs: Sequence[Path] = (),
+    then: Callable[[], Any] | None = None,
 ) -> Path:
     """Write a complete export (model, metadata, card) to ``directory`` and return it.
 
@@ -412,6 +413,8 @@ def write_export(
     reports) stored next to the model. ``model_bytes`` is ``dump_bytes(estimator)`` when the
     caller already has it (``stance train`` serialized every candidate once, in its worker).
     ``inputs`` are paths the export must neither hold nor lie in (the training data).
+    ``then`` runs once the new export is in place, still under the lock (``stance train`` moves
+    the registry alias there, so that concurrent trains cannot leave it on another export).
     """
     directory = Path(directory)
     check_export_dir(directory, inputs)
@@ -454,6 +457,8 @@ def write_export(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        if then is not None:
+            then()
     return directory
 
 

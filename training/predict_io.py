@@ -55,6 +55,7 @@ class PredictOptions:
     id_column: str = "id"
     jobs: int = 1
     min_confidence: float | None = None  # label "uncertain" below this top probability (None: the model's default)
+    cluster: str | None = None  # a Dask scheduler whose workers label the batches instead of local processes
 
 
 @dataclass
@@ -72,6 +73,7 @@ class PredictStats:
     jobs: int = 1  # worker processes that labelled the input (1: none were started)
     abstained: int = 0  # sentences labelled "uncertain"
     min_confidence: float | None = None
+    cluster: str = ""  # the Dask scheduler whose workers labelled it, if any
 
 
 # ---------------------------------------------------------------- reading
@@ -108,7 +110,7 @@ def input_format(opts: PredictOptions) -> str:
         return opts.input_format
     if opts.input is not None:
         suffix = opts.input.suffix.lower()
-        if suffix in _DOCUMENT_SUFFIXES:
+        if suffix in _DOCUMENT_SUFFIXES or (opts.documents and opts.input.is_dir()):
             return "document"
         return _SUFFIX_FORMAT.get(suffix, "txt")
     return "txt"
@@ -255,10 +257,11 @@ def _sentences(
 
 
 def _document_file(path: Path, dataset_config: Any) -> Iterator[_Row]:
-    """A .md or .html file read as the dataset builder reads it (one document)."""
-    from training.corpus import read_file
+    """A .md or .html file, or a folder of documents, read as the dataset builder reads them."""
+    from training.corpus import read_file, read_folder
 
-    for doc in read_file(path, path.parent, dataset_config.reader):
+    docs = read_folder(path, dataset_config.reader) if path.is_dir() else read_file(path, path.parent, dataset_config.reader)
+    for doc in docs:
         yield _Row(doc.text, {"_markdown": doc.markdown}, doc.doc_id)
 
 
@@ -461,10 +464,17 @@ def validate(opts: PredictOptions, stdin_is_terminal: bool) -> None:
         raise StanceError(f"invalid --batch-size {opts.batch_size} (use a positive number)")
     if opts.jobs < 1:
         raise StanceError(f"invalid --jobs {opts.jobs} (use a positive number, or leave it out to use every usable core)")
+    if opts.cluster:
+        from training.cluster import normalize_address
+
+        normalize_address(opts.cluster)
     if input_format(opts) == "document" and not opts.documents:
         raise StanceError(f"{opts.input} is a whole document (add --documents to segment it into sentences)")
     if opts.output is not None and opts.input is not None and os.path.realpath(opts.output) == os.path.realpath(opts.input):
         raise StanceError(f"--output {opts.output} is the input file (choose another output path)")
+    if opts.output is not None and opts.input is not None and opts.input.is_dir() and \
+            Path(os.path.realpath(opts.output)).is_relative_to(os.path.realpath(opts.input)):
+        raise StanceError(f"--output {opts.output} is inside the input folder (choose a path outside it)")
     if opts.output is not None:
         check_output_path(opts.output)
 
@@ -512,9 +522,13 @@ def run_predict(
         from training.config import DatasetConfig
 
         dataset_config = DatasetConfig()
+    if opts.cluster:
+        from training.cluster import check_cluster
+
+        check_cluster(opts.cluster)  # unreachable, no workers or another stance on one: before the model loads
     if model is None:
         model = load_model(opts.model)
-    stats = PredictStats(format=fmt_out, output=opts.output)
+    stats = PredictStats(format=fmt_out, output=opts.output, cluster=opts.cluster or "")
     stats.min_confidence = _min_confidence(opts, model)
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -542,7 +556,13 @@ def run_predict(
 
         # standard input cannot tell its position (a pipe); a file can
         batches = _batches(pairs, opts.batch_size, fh if opts.input is not None else None)
-        for batch, proba in proba_batches(model, batches, attrgetter("texts"), opts.jobs, before_fork=forking):
+        if opts.cluster:
+            from training import cluster
+
+            labelled = cluster.proba_batches(opts.cluster, model, batches, attrgetter("texts"))
+        else:
+            labelled = proba_batches(model, batches, attrgetter("texts"), opts.jobs, before_fork=forking)
+        for batch, proba in labelled:
             labels = abstain(model.label_array(proba), proba, stats.min_confidence)
             stats.abstained += labels.count(UNCERTAIN)
             stats.sentences += len(batch.records)
@@ -601,7 +621,8 @@ def summary(stats: PredictStats) -> str:
     if stats.output is not None:
         parts.append(f"wrote {stats.output} ({stats.format})")
     rate = stats.sentences / stats.seconds if stats.seconds > 0 else 0.0
-    parts.append(f"{stats.seconds:.1f}s, {rate:,.0f}/s" + (f" on {stats.jobs} processes" if stats.jobs > 1 else ""))
+    where = f" on the Dask cluster {stats.cluster}" if stats.cluster else f" on {stats.jobs} processes" if stats.jobs > 1 else ""
+    parts.append(f"{stats.seconds:.1f}s, {rate:,.0f}/s" + where)
     return "; ".join(parts)
 
 

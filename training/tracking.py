@@ -143,6 +143,9 @@ def check_store(uri: str) -> None:
     if scheme.split("+", 1)[0] not in DATABASE_SCHEMES:
         raise StanceError(f"unknown tracking URI scheme: {uri} (use sqlite:///FILE, http(s)://HOST:PORT, file:DIR or "
                           "a database URI such as postgresql://...)")
+    from training.stores import check_database
+
+    check_database(uri)  # a wrong password or a server that is down: one line, before any training
 
 
 @contextlib.contextmanager
@@ -263,7 +266,9 @@ class Tracker:
             except Exception as exc:  # MlflowException, SQLAlchemy errors on a damaged file, ...
                 self._client = None
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise StanceError(f"tracking store not usable: {self.uri}: {first} "
+                from training.stores import shown
+
+                raise StanceError(f"tracking store not usable: {shown(self.uri)}: {first} "
                                   "(repair it, or point MLFLOW_TRACKING_URI at another store)") from None
             mark = self._part("setup_open_store", mark)
             # Model logging (every candidate's, or the champion's) needs these, and skops alone

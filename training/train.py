@@ -615,12 +615,14 @@ def _yield_to_parent(parent_pid: int) -> None:
 
 
 def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, search_splits: list[tuple[Any, Any]],
-          eval_splits: dict[str, list[tuple[Any, Any]]], cfg: TrainConfig, parent_pid: int) -> tuple[Entry, float, float]:
-    """Evaluate one (candidate, mode) pair; runs in a worker process or in-process."""
+          eval_splits: dict[str, list[tuple[Any, Any]]], cfg: TrainConfig,
+          parent_pid: int | None) -> tuple[Entry, float, float]:
+    """Evaluate one (candidate, mode) pair; runs in a worker process, in-process or on a Dask worker (no parent)."""
     from training.processes import watch_parent
 
-    _yield_to_parent(parent_pid)
-    watch_parent(parent_pid)
+    if parent_pid is not None:
+        _yield_to_parent(parent_pid)
+        watch_parent(parent_pid)
     from training import encoder_runtime, encoders
 
     encoders.use_cache(cfg.embedding_cache)
@@ -679,14 +681,19 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
                                                      -_cost(jobs[i][0], cfg), i))
     keys = [c.name if len(modes) == 1 else f"{c.name}@{m}" for c, m in jobs]
     token = uuid.uuid4().hex  # identifies this run's data in the per-process cache only
-    args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg, os.getpid()) for i in order]
+    parent = None if cfg.cluster else os.getpid()  # a Dask worker is no child of ours to watch
+    args = [(token, data, jobs[i][0], jobs[i][1], keys[i], search_splits, eval_splits, cfg, parent) for i in order]
     started = time.time()
-    if cfg.n_jobs > 1:
+    if cfg.cluster:
+        from training.cluster import run_tasks
+
+        results: Any = run_tasks(cfg.cluster, _task, args, shared=(data, search_splits, eval_splits))
+    elif cfg.n_jobs > 1:
         from joblib import Parallel, delayed
 
         _quiet_worker_restarts()
         # Workers start on this call; results come back in order through the generator.
-        results: Any = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
+        results = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
             delayed(_task)(*a) for a in args)
     else:
         results = (_task(*a) for a in args)
@@ -1002,10 +1009,16 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
     check_export_dir(Path(cfg.export_dir), inputs)
     tracker = tracking.Tracker(cfg.tracking)
     tracker.check()  # an unreachable store fails here, before any training
-    say(f"tracking: {tracker.uri} (experiment '{cfg.tracking.experiment}')")
+    if cfg.cluster:
+        from training.cluster import check_cluster
+
+        say(check_cluster(cfg.cluster))  # unreachable, no workers or another stance on one: stops here
+    from training.stores import shown  # a database URI's password stays out of output and metadata
+
+    say(f"tracking: {shown(tracker.uri)} (experiment '{cfg.tracking.experiment}')")
     say(f"pool: {len(data.texts)} sentences ({int(data.gold.sum())} gold), test: {len(data.test_texts)} gold; "
         f"{len(cfg.candidates)} candidates x {len(_modes(cfg))} label mode(s), "
-        f"{cfg.cv.repeats}x{cfg.cv.folds}-fold CV, {cfg.n_jobs} worker(s)")
+        f"{cfg.cv.repeats}x{cfg.cv.folds}-fold CV, " + ("on the cluster" if cfg.cluster else f"{cfg.n_jobs} worker(s)"))
     cfg_hash = config_hash(cfg)
     tags = {"dataset.fingerprint": data.fingerprint, "dataset.config_hash": data.dataset_hash,
             "config_hash": cfg_hash, "stance.training_data": cfg.training_data}
@@ -1060,27 +1073,27 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
             "config_hash": cfg_hash,
             "min_confidence": cfg.min_confidence,
             "calibration": calibrated,
-            "mlflow": {"tracking_uri": tracker.uri, "run_id": best.run_id, "parent_run_id": tracker.parent_id,
+            "mlflow": {"tracking_uri": shown(tracker.uri), "run_id": best.run_id, "parent_run_id": tracker.parent_id,
                        "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
         }
         check()
         exported = promoted or not Path(cfg.export_dir).exists()
         if exported:
+            # The alias moves only once the export is in place, under the export's lock: it never points
+            # at a version without its export, and concurrent trains cannot leave it on another one.
             write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
-                         model_bytes=best.model_bytes or None, inputs=inputs)
+                         model_bytes=best.model_bytes or None, inputs=inputs,
+                         then=(lambda: tracker.promote(version)) if promoted else None)
             say(f"exported: {cfg.export_dir}")
         else:
             say(f"export left as it was: {cfg.export_dir} (the champion did not change)")
         if tracker.abandoned:
             say(f"marked {len(tracker.abandoned)} run(s) left RUNNING by a process that died as FAILED")
-        check()
-        if promoted:
-            tracker.promote(version)  # only now: the alias never points at a version without its export
         total = time.perf_counter() - t_start
         exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
         tracker.log_timing(total, exclusive)
     return TrainResult(rows=rows, best=best.key, metric=cfg.comparison.metric, experiment=cfg.tracking.experiment,
-                       tracking_uri=tracker.uri, parent_run_id=tracker.parent_id, registered=model_uri,
+                       tracking_uri=shown(tracker.uri), parent_run_id=tracker.parent_id, registered=model_uri,
                        export_dir=str(cfg.export_dir), seconds_total=time.perf_counter() - t_start,
                        seconds_tracking=tracker.seconds, seconds_tracking_exclusive=exclusive,
                        cpu_seconds_tracking=tracker.cpu_seconds, tracking_timings=dict(tracker.timings),

@@ -183,6 +183,8 @@ class TrainConfig(Strict):
 
     seed: int = DEFAULT_SEED
     n_jobs: int = Field(2, ge=1, le=64, description="worker processes evaluating candidates (results do not depend on it)")
+    cluster: str | None = Field(None, description="Dask scheduler (tcp://HOST:8786) whose workers evaluate the "
+                                "candidates instead of local processes; None: this machine")
     dataset: str = "data/dataset"
     export_dir: str = "models/stance-classifier"
     training_data: Literal["gold", "gold+weak", "both"] = Field(
@@ -196,6 +198,16 @@ class TrainConfig(Strict):
     comparison: ComparisonConfig = ComparisonConfig()
     tracking: TrackingConfig = TrackingConfig()
     candidates: tuple[CandidateConfig, ...] = Field(default_factory=_default_candidates)
+
+    @field_validator("cluster")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        from training.cluster import normalize_address
+
+        try:
+            return None if value is None else normalize_address(value)
+        except StanceError as exc:
+            raise ValueError(exc.problems[0]) from None
 
     @model_validator(mode="after")
     def _unique_and_small(self) -> TrainConfig:
