@@ -22,6 +22,16 @@ pipeline: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+## The everyday subset: every test but the slow end-to-end ones (about three minutes).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+## Lint, format check and type check (configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check training tests benchmarks
+	$(BIN)/ruff format --check training tests benchmarks
+	$(BIN)/mypy
+
 ## Speed and memory against references, measured side by side.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[bench]'

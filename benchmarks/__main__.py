@@ -20,9 +20,16 @@ from benchmarks import build, cluster, encoder, machine, predict, reference, rep
 from benchmarks.context import FULL, QUICK, Context
 from benchmarks.measure import Row
 
-SECTIONS = {"help": startup.rows, "build": build.rows, "segment": segment.rows, "train": train.rows,
-            "predict": predict.rows, "reference": reference.rows, "encoder": encoder.rows,
-            "cluster": cluster.rows}
+SECTIONS = {
+    "help": startup.rows,
+    "build": build.rows,
+    "segment": segment.rows,
+    "train": train.rows,
+    "predict": predict.rows,
+    "reference": reference.rows,
+    "encoder": encoder.rows,
+    "cluster": cluster.rows,
+}
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 KEEP_START, KEEP_END = "<!-- reading:start -->", "<!-- reading:end -->"
@@ -43,14 +50,25 @@ ever computed on the gold test split of the seed dataset.
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="tiny sizes and one run each (keeps the suite working; "
-                                                         "figures mean nothing)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes and one run each (keeps the suite working; figures mean nothing)",
+    )
     p.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})")
-    p.add_argument("--model", type=Path, default=None,
-                   help="export to measure predict and the reference on (default: models/stance-classifier if "
-                        "present and trained on the seed dataset, else the export this run's train makes)")
-    p.add_argument("--output", type=Path, default=None,
-                   help=f"markdown report (default: {DOC.relative_to(ROOT)} for a full run, none for --quick or --only)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="export to measure predict and the reference on (default: models/stance-classifier if "
+        "present and trained on the seed dataset, else the export this run's train makes)",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"markdown report (default: {DOC.relative_to(ROOT)} for a full run, none for --quick or --only)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write every row as JSON here")
     p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temporary one, removed)")
     return p.parse_args(argv)
@@ -76,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     work = args.workdir or Path(tempfile.mkdtemp(prefix="stance-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    ctx = Context(root=ROOT, work=work.resolve(), sizes=QUICK if args.quick else FULL,
-                  model=args.model.resolve() if args.model else None)
+    ctx = Context(
+        root=ROOT,
+        work=work.resolve(),
+        sizes=QUICK if args.quick else FULL,
+        model=args.model.resolve() if args.model else None,
+    )
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     started = time.perf_counter()
     load_before = machine.describe()["load_average"]
@@ -94,9 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     described = machine.describe()
     # Other work on the machine slows both sides of a ratio alike, but not the absolute figures.
     described["load_average"] = {"before": load_before, "after": described["load_average"]}
-    meta = {"command": command.strip(), "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "seconds": time.perf_counter() - started, "machine": described, "quick": args.quick,
-            "notes": ctx.notes}
+    meta = {
+        "command": command.strip(),
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seconds": time.perf_counter() - started,
+        "machine": described,
+        "quick": args.quick,
+        "notes": ctx.notes,
+    }
     report.print_table(rows)
     for note in ctx.notes:
         print(f"note: {note}")

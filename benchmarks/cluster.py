@@ -42,15 +42,30 @@ def _clusters(ctx: Context) -> tuple[Any, Any]:
 
 def _train_rows() -> tuple[Row, Row, Row]:
     cmd = "stance train --config configs/train.yaml"
-    one = Row("cluster.train_1", "`stance train --cluster`, one single-threaded Dask worker, wall time", unit="s",
-              reference_what="`stance train` with its local pool (n_jobs processes)", target="(information)",
-              command=f"{cmd} --cluster tcp://127.0.0.1:PORT")
-    two = Row("cluster.train_2", "`stance train --cluster`, two single-threaded Dask workers, wall time", unit="s",
-              reference_what="`stance train` with its local pool (n_jobs processes)", target="(information)",
-              command=f"{cmd} --cluster tcp://127.0.0.1:PORT")
-    speedup = Row("cluster.speedup", "speed-up of two workers over one, and the serial fraction", unit="x",
-                  reference_what="wall time with one worker", target="(information)",
-                  command="T1 / T2 of the two rows above")
+    one = Row(
+        "cluster.train_1",
+        "`stance train --cluster`, one single-threaded Dask worker, wall time",
+        unit="s",
+        reference_what="`stance train` with its local pool (n_jobs processes)",
+        target="(information)",
+        command=f"{cmd} --cluster tcp://127.0.0.1:PORT",
+    )
+    two = Row(
+        "cluster.train_2",
+        "`stance train --cluster`, two single-threaded Dask workers, wall time",
+        unit="s",
+        reference_what="`stance train` with its local pool (n_jobs processes)",
+        target="(information)",
+        command=f"{cmd} --cluster tcp://127.0.0.1:PORT",
+    )
+    speedup = Row(
+        "cluster.speedup",
+        "speed-up of two workers over one, and the serial fraction",
+        unit="x",
+        reference_what="wall time with one worker",
+        target="(information)",
+        command="T1 / T2 of the two rows above",
+    )
     return one, two, speedup
 
 
@@ -60,10 +75,14 @@ def rows(ctx: Context) -> list[Row]:
 
     one, two, speedup = _train_rows()
     n = ctx.sizes.batch_lines
-    predict = Row("cluster.predict", f"`stance predict --cluster` (two workers) on {n:,} generated sentences",
-                  unit="sentences/s", reference_what="the same command with its local pool (--jobs default)",
-                  target="(information)", command="stance predict --model EXPORT --input GENERATED.txt --output OUT "
-                                                  "--cluster tcp://127.0.0.1:PORT")
+    predict = Row(
+        "cluster.predict",
+        f"`stance predict --cluster` (two workers) on {n:,} generated sentences",
+        unit="sentences/s",
+        reference_what="the same command with its local pool (--jobs default)",
+        target="(information)",
+        command="stance predict --model EXPORT --input GENERATED.txt --output OUT --cluster tcp://127.0.0.1:PORT",
+    )
     out = [one, two, speedup, predict]
     dataset = ctx.seed_dataset or (ctx.root / "data" / "dataset")
     if not (dataset / "stance_dataset.json").is_file():
@@ -90,11 +109,15 @@ def _measure_train(ctx: Context, config: Path, clusters: tuple[Any, Any], out: t
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{ctx.work / 'mlflow-cluster.db'}"}
     config, warm = _variants(config)
     base = stance_exe() + ["train", "--config", str(config)]
-    sides = {"local": base, "one": base + ["--cluster", clusters[0].address], "two": base + ["--cluster", clusters[1].address]}
+    sides = {
+        "local": base,
+        "one": base + ["--cluster", clusters[0].address],
+        "two": base + ["--cluster", clusters[1].address],
+    }
     try:
         if not ctx.sizes.train_quick:
             for cmd in sides.values():  # warm-up: imports on the workers, the file cache, the store's tables
-                warm_cmd = stance_exe() + ["train", "--config", str(warm), *cmd[len(base):]]
+                warm_cmd = stance_exe() + ["train", "--config", str(warm), *cmd[len(base) :]]
                 run(warm_cmd, env=env, cwd=ctx.work, timeout=3600)
         seconds: dict[str, list[float]] = {k: [] for k in sides}
         for _ in range(ctx.sizes.cluster_repeats):
@@ -108,14 +131,20 @@ def _measure_train(ctx: Context, config: Path, clusters: tuple[Any, Any], out: t
     for row, value in ((one, t1), (two, t2)):
         row.value, row.reference, row.ratio = value, local, ratio(value, local)
         row.runs = len(seconds["local"])
-    one.note = f"{100 * (t1 / local - 1):+.0f} % against the local pool of two processes (runs: {_runs(seconds['one'])})"
+    one.note = (
+        f"{100 * (t1 / local - 1):+.0f} % against the local pool of two processes (runs: {_runs(seconds['one'])})"
+    )
     two.note = f"{100 * (t2 / local - 1):+.0f} % against the local pool (runs: {_runs(seconds['two'])}; local {_runs(seconds['local'])})"
     serial = max(0.0, min(1.0, 2 * t2 / t1 - 1))
     speedup.value, speedup.reference, speedup.ratio, speedup.runs = t1 / t2, t1, t1 / t2, one.runs
     speedup.extra["serial_fraction"] = serial
     speedup.extra["reference_unit"] = "s"
-    speedup.note = (f"serial fraction s = 2 T2/T1 - 1 = {serial:.2f}; Amdahl: N workers take T1 (s + (1 - s)/N), "
-                    f"at most {1 / serial:.1f}x faster than one" if serial > 0 else "no serial part measured")
+    speedup.note = (
+        f"serial fraction s = 2 T2/T1 - 1 = {serial:.2f}; Amdahl: N workers take T1 (s + (1 - s)/N), "
+        f"at most {1 / serial:.1f}x faster than one"
+        if serial > 0
+        else "no serial part measured"
+    )
     speedup.note += "; both workers share this machine's two cores with the driver and the scheduler"
 
 
@@ -127,8 +156,9 @@ def _variants(config: Path) -> tuple[Path, Path]:
     data["cv"] = {**data.get("cv", {}), "repeats": 1}
     measured = config.with_name("train-cluster.yaml")
     measured.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    data["candidates"] = [c for c in data.get("candidates", []) if c.get("name") in ("dummy", "logreg-word")][:2] \
-        or data.get("candidates", [])[:2]
+    data["candidates"] = [c for c in data.get("candidates", []) if c.get("name") in ("dummy", "logreg-word")][
+        :2
+    ] or data.get("candidates", [])[:2]
     warm = config.with_name("train-warm.yaml")
     warm.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return measured, warm
@@ -166,5 +196,7 @@ def _measure_predict(ctx: Context, address: str, row: Row) -> None:
     row.reference = n / median(seconds["local"])
     row.ratio = ratio(row.value, row.reference)
     row.runs = len(seconds["cluster"])
-    row.note = (f"whole commands: cluster {median(seconds['cluster']):.2f} s, local {median(seconds['local']):.2f} s; "
-                f"model {how}; the input is read and the output written by the command, the workers label")
+    row.note = (
+        f"whole commands: cluster {median(seconds['cluster']):.2f} s, local {median(seconds['local']):.2f} s; "
+        f"model {how}; the input is read and the output written by the command, the workers label"
+    )

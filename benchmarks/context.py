@@ -30,13 +30,38 @@ class Sizes:
     predict_cluster_repeats: int = 3
 
 
-FULL = Sizes(help_repeats=11, build_sentences=(10_000, 100_000), build_repeats=3, train_repeats=3,
-             train_quick=False, predict_repeats=9, batch_lines=100_000, memory_lines=1_000_000,
-             memory_repeats=7, big_repeats=2, reference_lines=100_000, reference_fits=3, segment_mb=50)
-QUICK = Sizes(help_repeats=2, build_sentences=(300, 1_500), build_repeats=1, train_repeats=1,
-              train_quick=True, predict_repeats=2, batch_lines=2_000, memory_lines=20_000,
-              memory_repeats=2, big_repeats=1, reference_lines=2_000, reference_fits=1, segment_mb=0.2,
-              cluster_repeats=1, predict_cluster_repeats=1)
+FULL = Sizes(
+    help_repeats=11,
+    build_sentences=(10_000, 100_000),
+    build_repeats=3,
+    train_repeats=3,
+    train_quick=False,
+    predict_repeats=9,
+    batch_lines=100_000,
+    memory_lines=1_000_000,
+    memory_repeats=7,
+    big_repeats=2,
+    reference_lines=100_000,
+    reference_fits=3,
+    segment_mb=50,
+)
+QUICK = Sizes(
+    help_repeats=2,
+    build_sentences=(300, 1_500),
+    build_repeats=1,
+    train_repeats=1,
+    train_quick=True,
+    predict_repeats=2,
+    batch_lines=2_000,
+    memory_lines=20_000,
+    memory_repeats=2,
+    big_repeats=1,
+    reference_lines=2_000,
+    reference_fits=1,
+    segment_mb=0.2,
+    cluster_repeats=1,
+    predict_cluster_repeats=1,
+)
 
 
 @dataclass
@@ -114,8 +139,14 @@ def champion(ctx: Context) -> tuple[Path | None, Path | None, str]:
         import sys
 
         subprocess.run([sys.executable, "-c", _STAND_IN, str(ds), str(stand_in)], check=True, cwd=ctx.root)
-    return stand_in, ds, (f"a logreg-word_char export fitted on {ds.name} by the benchmark, in place of {how}, "
-                          "which references a sentence encoder (measured in the encoder section)")
+    return (
+        stand_in,
+        ds,
+        (
+            f"a logreg-word_char export fitted on {ds.name} by the benchmark, in place of {how}, "
+            "which references a sentence encoder (measured in the encoder section)"
+        ),
+    )
 
 
 def _chosen(ctx: Context) -> tuple[Path | None, Path | None, str]:
@@ -132,8 +163,12 @@ def _chosen(ctx: Context) -> tuple[Path | None, Path | None, str]:
 
     if ctx.model is not None:
         ds = trained_on(ctx.model) if (ctx.model / "metadata.json").is_file() else None
-        return ctx.model, ds or ctx.seed_dataset, f"--model {ctx.model}" + ("" if ds else
-               " (no dataset with its fingerprint found; scored on this run's seed dataset)")
+        return (
+            ctx.model,
+            ds or ctx.seed_dataset,
+            f"--model {ctx.model}"
+            + ("" if ds else " (no dataset with its fingerprint found; scored on this run's seed dataset)"),
+        )
     default = ctx.root / "models" / "stance-classifier"
     if (default / "metadata.json").is_file():
         ds = trained_on(default)
@@ -142,6 +177,12 @@ def _chosen(ctx: Context) -> tuple[Path | None, Path | None, str]:
     if ctx.export is not None and (ctx.export / "metadata.json").is_file():
         return ctx.export, ctx.seed_dataset, "the export written by this run's `stance train` on the seed dataset"
     if (default / "metadata.json").is_file():
-        return default, ctx.seed_dataset, ("models/stance-classifier (its training dataset was not found by "
-                                           "fingerprint; scored on this run's seed dataset)")
+        return (
+            default,
+            ctx.seed_dataset,
+            (
+                "models/stance-classifier (its training dataset was not found by "
+                "fingerprint; scored on this run's seed dataset)"
+            ),
+        )
     return None, None, "no model: neither models/stance-classifier nor an export from this run's train"

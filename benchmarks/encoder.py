@@ -32,30 +32,53 @@ def _onnx_env(ctx: Context) -> dict[str, str]:
 
 
 def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row]:
-    st = Row("encoder.st", "all-MiniLM-L6-v2 through sentence-transformers (torch), 2 threads", unit="sentences/s",
-             target="(reference of the two rows below)", command="python -m benchmarks.encoder_job backends ...")
+    st = Row(
+        "encoder.st",
+        "all-MiniLM-L6-v2 through sentence-transformers (torch), 2 threads",
+        unit="sentences/s",
+        target="(reference of the two rows below)",
+        command="python -m benchmarks.encoder_job backends ...",
+    )
     rows = [st]
     missing = [m for m in ("onnxruntime", "onnx") if importlib.util.find_spec(m) is None]
     if missing:
         for key in ("onnx_fp32", "onnx_int8"):
             rows.append(Row(f"encoder.{key}", f"all-MiniLM-L6-v2 through ONNX Runtime ({key[5:]})", unit="sentences/s"))
-        return [r.failed(f"{' and '.join(missing)} not installed (pip install -e '.[bench]'; make bench does)")
-                for r in rows]
-    res = _job(ctx, "backends", dataset, lines, str(ctx.work), "1" if ctx.sizes.train_quick else "3", str(pool),
-               env=_onnx_env(ctx))
+        return [
+            r.failed(f"{' and '.join(missing)} not installed (pip install -e '.[bench]'; make bench does)")
+            for r in rows
+        ]
+    res = _job(
+        ctx,
+        "backends",
+        dataset,
+        lines,
+        str(ctx.work),
+        "1" if ctx.sizes.train_quick else "3",
+        str(pool),
+        env=_onnx_env(ctx),
+    )
     st.value, st.runs = res["speed"]["st"], res["rounds"]
     st.note = f"{res['n']:,} generated sentences; logreg on its vectors: test macro-F1 {res['macro_f1']['st']:.3f}"
     for key, what in (("onnx_fp32", "ONNX Runtime, fp32"), ("onnx_int8", "ONNX Runtime, int8 dynamic quantisation")):
-        row = Row(f"encoder.{key}", f"all-MiniLM-L6-v2 through {what}, 2 threads", unit="sentences/s",
-                  reference=st.value, reference_what="sentence-transformers, same sentences, same run",
-                  target="ratio > 1 to be worth serving", runs=res["rounds"],
-                  command="python -m benchmarks.encoder_job backends ...")
+        row = Row(
+            f"encoder.{key}",
+            f"all-MiniLM-L6-v2 through {what}, 2 threads",
+            unit="sentences/s",
+            reference=st.value,
+            reference_what="sentence-transformers, same sentences, same run",
+            target="ratio > 1 to be worth serving",
+            runs=res["rounds"],
+            command="python -m benchmarks.encoder_job backends ...",
+        )
         row.value = res["speed"][key]
         row.ratio = ratio(row.value, st.value)
         row.ok = bool(row.ratio and row.ratio > 1.0)
         change = res["macro_f1"][key] - res["macro_f1"]["st"]
-        row.note = (f"logreg on its vectors: test macro-F1 {res['macro_f1'][key]:.3f} ({change:+.3f} against "
-                    f"sentence-transformers; trained on {res['train_sentences']} gold sentences)")
+        row.note = (
+            f"logreg on its vectors: test macro-F1 {res['macro_f1'][key]:.3f} ({change:+.3f} against "
+            f"sentence-transformers; trained on {res['train_sentences']} gold sentences)"
+        )
         rows.append(row)
     return rows
 
@@ -67,13 +90,29 @@ def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> 
     out, cmds, made = [], [], {}
     for backend in backends:
         key = "encoder.predict" + ("" if backend == "torch" else f"_{backend}")
-        out.append(Row(key, f"`stance predict --input` {n:,} generated sentences, logreg-minilm export, encoder on {backend}",
-                       unit="sentences/s", reference_what="one python process: sentence-transformers encode + the same classifier",
-                       target=f">= {PREDICT_MIN:,.0f} sentences/s",
-                       command=f"stance predict --model EXPORT_{backend.upper()} --input GENERATED.txt"))
+        out.append(
+            Row(
+                key,
+                f"`stance predict --input` {n:,} generated sentences, logreg-minilm export, encoder on {backend}",
+                unit="sentences/s",
+                reference_what="one python process: sentence-transformers encode + the same classifier",
+                target=f">= {PREDICT_MIN:,.0f} sentences/s",
+                command=f"stance predict --model EXPORT_{backend.upper()} --input GENERATED.txt",
+            )
+        )
         folder = ctx.work / f"encoder-export-{backend}"
-        made[backend] = _job(ctx, "export", dataset, str(folder), str(pool), backend, env=env)  # makes the ONNX file once
-        cli = stance_exe() + ["predict", "--model", str(folder), "--input", lines, "--output", str(ctx.work / "out.jsonl")]
+        made[backend] = _job(
+            ctx, "export", dataset, str(folder), str(pool), backend, env=env
+        )  # makes the ONNX file once
+        cli = stance_exe() + [
+            "predict",
+            "--model",
+            str(folder),
+            "--input",
+            lines,
+            "--output",
+            str(ctx.work / "out.jsonl"),
+        ]
         cmds.append(lambda cli=cli: run(cli, cwd=ctx.work, env=env, timeout=3600))
     plain = [sys.executable, "-m", "benchmarks.encoder_job", "plain", str(ctx.work / "encoder-export-torch"), lines]
     runs = repeat(1 if ctx.sizes.train_quick else 3, *cmds, lambda: run(plain, cwd=ctx.root, timeout=3600))
@@ -87,27 +126,39 @@ def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> 
         row.ratio = ratio(row.value, row.reference)
         row.ok = row.value >= PREDICT_MIN
         row.runs = len(side)
-        row.note = (f"whole processes on both sides (start, load, read, encode, write); the export's test macro-F1 "
-                    f"{made[backend]['test_macro_f1']:.3f}")
+        row.note = (
+            f"whole processes on both sides (start, load, read, encode, write); the export's test macro-F1 "
+            f"{made[backend]['test_macro_f1']:.3f}"
+        )
     if "onnx" not in backends:
-        out.append(Row("encoder.predict_onnx", f"`stance predict --input` {n:,} generated sentences, encoder on onnx")
-                   .failed("onnxruntime and onnx not installed (pip install -e '.[bench]'; make bench does)"))
+        out.append(
+            Row("encoder.predict_onnx", f"`stance predict --input` {n:,} generated sentences, encoder on onnx").failed(
+                "onnxruntime and onnx not installed (pip install -e '.[bench]'; make bench does)"
+            )
+        )
     return out
 
 
 def _finetune_row(ctx: Context, dataset: str, pool: int) -> Row:
-    row = Row("encoder.finetune_fit", "one fit of the fine-tuned encoder (top layer + head) on the seed pool",
-              unit="s", reference_what="logreg on MiniLM vectors, encoding included", target="(information)",
-              command="python -m benchmarks.encoder_job finetune DATASET POOL EPOCHS")
+    row = Row(
+        "encoder.finetune_fit",
+        "one fit of the fine-tuned encoder (top layer + head) on the seed pool",
+        unit="s",
+        reference_what="logreg on MiniLM vectors, encoding included",
+        target="(information)",
+        command="python -m benchmarks.encoder_job finetune DATASET POOL EPOCHS",
+    )
     epochs = 1 if ctx.sizes.train_quick else 3
     res = _job(ctx, "finetune", dataset, str(pool), str(epochs))
     row.value, row.reference = res["finetune_fit_seconds"], res["logreg_minilm_fit_seconds"]
     row.ratio = ratio(row.value, row.reference)
     row.runs = 1
     # A comparison fits a candidate 31 times (search aside): 2 groupings x 3 repeats x 5 folds, plus the final fit.
-    row.note = (f"{res['train_sentences']} sentences, {epochs} epoch(s); test macro-F1 {res['finetune_test_macro_f1']:.3f} "
-                f"(logreg on MiniLM vectors {res['logreg_minilm_test_macro_f1']:.3f}); 31 fits of a comparison "
-                f"take about {31 * row.value / 60:.0f} min of one core")
+    row.note = (
+        f"{res['train_sentences']} sentences, {epochs} epoch(s); test macro-F1 {res['finetune_test_macro_f1']:.3f} "
+        f"(logreg on MiniLM vectors {res['logreg_minilm_test_macro_f1']:.3f}); 31 fits of a comparison "
+        f"take about {31 * row.value / 60:.0f} min of one core"
+    )
     return row
 
 
@@ -120,9 +171,11 @@ def rows(ctx: Context) -> list[Row]:
     n = 200 if ctx.sizes.train_quick else 5_000
     lines = str(ctx.lines(n))
     out: list[Row] = []
-    for make in (lambda: _backend_rows(ctx, str(dataset), lines, pool),
-                 lambda: _predict_rows(ctx, str(dataset), lines, pool, n),
-                 lambda: [_finetune_row(ctx, str(dataset), pool)]):
+    for make in (
+        lambda: _backend_rows(ctx, str(dataset), lines, pool),
+        lambda: _predict_rows(ctx, str(dataset), lines, pool, n),
+        lambda: [_finetune_row(ctx, str(dataset), pool)],
+    ):
         try:
             out += make()
         except Exception as exc:  # one failing measurement must not hide the others

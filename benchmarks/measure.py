@@ -59,9 +59,16 @@ _TRAMPOLINE = (
 )
 
 
-def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
-        stdin_text: str | None = None, stdin_file: str | Path | None = None, check: bool = True,
-        timeout: float = 3600.0) -> Run:
+def run(
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    stdin_text: str | None = None,
+    stdin_file: str | Path | None = None,
+    check: bool = True,
+    timeout: float = 3600.0,
+) -> Run:
     """Run ``cmd`` to completion and measure it; a non-zero exit raises :class:`BenchError`.
 
     Output goes to temporary files rather than pipes so that a chatty command can never block
@@ -69,8 +76,11 @@ def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | 
     """
     full_env = dict(os.environ)
     full_env.update(env or {})
-    with tempfile.TemporaryFile("w+b") as out, tempfile.TemporaryFile("w+b") as err, \
-            tempfile.TemporaryFile("w+b") as inp:
+    with (
+        tempfile.TemporaryFile("w+b") as out,
+        tempfile.TemporaryFile("w+b") as err,
+        tempfile.TemporaryFile("w+b") as inp,
+    ):
         if stdin_text is not None:
             inp.write(stdin_text.encode("utf-8"))
             inp.seek(0)
@@ -79,9 +89,16 @@ def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | 
             t0 = time.perf_counter()
             read_fd, write_fd = os.pipe()
             try:
-                proc = subprocess.Popen([sys.executable, "-c", _TRAMPOLINE, str(write_fd), *map(str, cmd)], stdin=stdin,
-                                        stdout=out, stderr=err, env=full_env, cwd=str(cwd) if cwd else None,
-                                        pass_fds=(write_fd,), start_new_session=True)
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", _TRAMPOLINE, str(write_fd), *map(str, cmd)],
+                    stdin=stdin,
+                    stdout=out,
+                    stderr=err,
+                    env=full_env,
+                    cwd=str(cwd) if cwd else None,
+                    pass_fds=(write_fd,),
+                    start_new_session=True,
+                )
                 os.close(write_fd)
                 status, _ = _wait(proc, timeout)
                 with os.fdopen(read_fd, "rb") as fh:
@@ -96,8 +113,13 @@ def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | 
                 stdin.close()
         out.seek(0)
         err.seek(0)
-        result = Run(seconds=seconds, peak_rss=int(reported[0]) * 1024 if reported else 0, returncode=status,
-                     stdout=out.read().decode("utf-8", "replace"), stderr=err.read().decode("utf-8", "replace"))
+        result = Run(
+            seconds=seconds,
+            peak_rss=int(reported[0]) * 1024 if reported else 0,
+            returncode=status,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+        )
     if check and result.returncode != 0:
         tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-3:]
         raise BenchError(f"`{' '.join(map(str, cmd))[:160]}` exited {result.returncode}: {' | '.join(tail)[:400]}")

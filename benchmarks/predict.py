@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import sys
 
+from training.predict_pool import usable_cores
+
 from benchmarks.context import Context, champion
 from benchmarks.measure import Row, median, mib, ratio, repeat, run, stance_exe
-from training.predict_pool import usable_cores
 
 SENTENCE = "Riyadh reopened its embassy in Damascus."
 SINGLE_MAX, BATCH_MIN, MEMORY_MAX = 1.5, 0.8, 1.2  # issue 5
@@ -44,19 +45,38 @@ else:
 def rows(ctx: Context) -> list[Row]:
     """Cold single sentence, batch throughput and streaming memory of ``stance predict``."""
     batch_n, big_n = ctx.sizes.batch_lines, ctx.sizes.memory_lines
-    single = Row("predict.single_cold", "`stance predict` one sentence, cold process, local export", unit="s",
-                 reference_what="bare python: import sklearn+skops, skops.io.load, predict_proba",
-                 target=f"ratio <= {SINGLE_MAX}", command=f'stance predict --model EXPORT "{SENTENCE}" > out.jsonl')
-    batch = Row("predict.batch", f"`stance predict --input` {batch_n:,} generated sentences", unit="sentences/s",
-                reference_what="raw pipeline.predict_proba, one process", target=f"ratio >= {BATCH_MIN}",
-                command=f"stance predict --model EXPORT --input GENERATED_{batch_n}.txt --output out.jsonl")
-    batch_proc = Row("predict.batch_process", f"the same {batch_n:,} sentences, against the reference's whole process",
-                     unit="sentences/s", reference_what="python: import, skops load, read, predict_proba",
-                     target=f"ratio >= {BATCH_MIN} (if the issue means the whole process)",
-                     command=f"python -c BARE_REFERENCE model.skops batch GENERATED_{batch_n}.txt")
-    memory = Row("predict.memory", f"`stance predict` peak RSS, {big_n:,} lines", unit="MiB",
-                 reference_what=f"same on {batch_n:,} lines", target=f"ratio <= {MEMORY_MAX}",
-                 command=f"stance predict --model EXPORT --input GENERATED_{big_n}.txt --output out.jsonl")
+    single = Row(
+        "predict.single_cold",
+        "`stance predict` one sentence, cold process, local export",
+        unit="s",
+        reference_what="bare python: import sklearn+skops, skops.io.load, predict_proba",
+        target=f"ratio <= {SINGLE_MAX}",
+        command=f'stance predict --model EXPORT "{SENTENCE}" > out.jsonl',
+    )
+    batch = Row(
+        "predict.batch",
+        f"`stance predict --input` {batch_n:,} generated sentences",
+        unit="sentences/s",
+        reference_what="raw pipeline.predict_proba, one process",
+        target=f"ratio >= {BATCH_MIN}",
+        command=f"stance predict --model EXPORT --input GENERATED_{batch_n}.txt --output out.jsonl",
+    )
+    batch_proc = Row(
+        "predict.batch_process",
+        f"the same {batch_n:,} sentences, against the reference's whole process",
+        unit="sentences/s",
+        reference_what="python: import, skops load, read, predict_proba",
+        target=f"ratio >= {BATCH_MIN} (if the issue means the whole process)",
+        command=f"python -c BARE_REFERENCE model.skops batch GENERATED_{batch_n}.txt",
+    )
+    memory = Row(
+        "predict.memory",
+        f"`stance predict` peak RSS, {big_n:,} lines",
+        unit="MiB",
+        reference_what=f"same on {batch_n:,} lines",
+        target=f"ratio <= {MEMORY_MAX}",
+        command=f"stance predict --model EXPORT --input GENERATED_{big_n}.txt --output out.jsonl",
+    )
     out = [single, batch, batch_proc, memory]
     model, _dataset, how = champion(ctx)
     if model is None:
@@ -71,15 +91,18 @@ def rows(ctx: Context) -> list[Row]:
         first = run(ours_cmd, cwd=ctx.work)  # warm the file cache; also checks the output
         label = json.loads(first.stdout.strip().splitlines()[-1])
         bare_label = json.loads(run(ref_cmd, cwd=ctx.work).stdout.strip().splitlines()[-1])["label"]
-        ours, ref = repeat(ctx.sizes.predict_repeats, lambda: run(ours_cmd, cwd=ctx.work),
-                           lambda: run(ref_cmd, cwd=ctx.work))
+        ours, ref = repeat(
+            ctx.sizes.predict_repeats, lambda: run(ours_cmd, cwd=ctx.work), lambda: run(ref_cmd, cwd=ctx.work)
+        )
         single.value = median([r.seconds for r in ours])
         single.reference = median([r.seconds for r in ref])
         single.ratio = ratio(single.value, single.reference)
         single.ok = single.ratio is not None and single.ratio <= SINGLE_MAX
         single.runs = len(ours)
-        single.note = (f"stance says {label.get('label')!r}, the bare pipeline {bare_label!r}; peak RSS "
-                       f"{mib(median([r.peak_rss for r in ours])):.0f} MiB vs {mib(median([r.peak_rss for r in ref])):.0f} MiB")
+        single.note = (
+            f"stance says {label.get('label')!r}, the bare pipeline {bare_label!r}; peak RSS "
+            f"{mib(median([r.peak_rss for r in ours])):.0f} MiB vs {mib(median([r.peak_rss for r in ref])):.0f} MiB"
+        )
     except Exception as exc:
         single.failed(str(exc))
 
@@ -88,14 +111,16 @@ def rows(ctx: Context) -> list[Row]:
         result = ctx.work / "predicted.jsonl"
 
         def cli(path: object) -> object:
-            return run(stance + ["predict", "--model", str(model), "--input", str(path), "--output", str(result)],
-                       cwd=ctx.work, timeout=7200)
+            return run(
+                stance + ["predict", "--model", str(model), "--input", str(path), "--output", str(result)],
+                cwd=ctx.work,
+                timeout=7200,
+            )
 
         def bare() -> object:
             return run([sys.executable, "-c", _BARE, str(skops_file), "batch", str(small)], cwd=ctx.work)
 
-        ours, ref = repeat(ctx.sizes.memory_repeats,
-                           lambda: cli(small), bare)
+        ours, ref = repeat(ctx.sizes.memory_repeats, lambda: cli(small), bare)
         written = sum(1 for _ in result.open(encoding="utf-8"))
         if written != batch_n:
             raise RuntimeError(f"stance predict wrote {written} rows for {batch_n} input lines")
@@ -107,17 +132,21 @@ def rows(ctx: Context) -> list[Row]:
         batch.ok = batch.ratio is not None and batch.ratio >= BATCH_MIN
         batch.runs = len(ours)
         pairs = sorted(t["seconds"] / r.seconds for t, r in zip(timed, ours))  # run i of each side, interleaved
-        batch.note = (f"whole command {seconds:.2f} s (start, load, read, predict, write) with the default --jobs "
-                      f"({usable_cores()} usable cores); the reference times the predict_proba call alone, in one "
-                      f"process ({median([t['seconds'] for t in timed]):.2f} s); ratio of each interleaved pair "
-                      f"from {pairs[0]:.2f} to {pairs[-1]:.2f}")
+        batch.note = (
+            f"whole command {seconds:.2f} s (start, load, read, predict, write) with the default --jobs "
+            f"({usable_cores()} usable cores); the reference times the predict_proba call alone, in one "
+            f"process ({median([t['seconds'] for t in timed]):.2f} s); ratio of each interleaved pair "
+            f"from {pairs[0]:.2f} to {pairs[-1]:.2f}"
+        )
         batch_proc.value = batch.value
         batch_proc.reference = batch_n / median([r.seconds for r in ref])
         batch_proc.ratio = ratio(batch_proc.value, batch_proc.reference)
         batch_proc.ok = batch_proc.ratio is not None and batch_proc.ratio >= BATCH_MIN
         batch_proc.runs = len(ref)
-        batch_proc.note = (f"reference process {median([r.seconds for r in ref]):.2f} s, writing nothing; "
-                           f"peak RSS {mib(median([r.peak_rss for r in ref])):.0f} MiB against {mib(median([r.peak_rss for r in ours])):.0f} MiB")
+        batch_proc.note = (
+            f"reference process {median([r.seconds for r in ref]):.2f} s, writing nothing; "
+            f"peak RSS {mib(median([r.peak_rss for r in ref])):.0f} MiB against {mib(median([r.peak_rss for r in ours])):.0f} MiB"
+        )
 
         big_runs = [cli(big) for _ in range(ctx.sizes.big_repeats)]
         memory.value = mib(median([r.peak_rss for r in big_runs]))
@@ -126,8 +155,10 @@ def rows(ctx: Context) -> list[Row]:
         memory.ok = memory.ratio is not None and memory.ratio <= MEMORY_MAX
         memory.runs = len(big_runs)
         big_s = median([r.seconds for r in big_runs])
-        memory.note = (f"{big_n:,} lines in {big_s:.1f} s ({big_n / big_s:,.0f} sentences/s); the peak of the largest "
-                       f"process: the memory of the {usable_cores()} worker processes is not added to it")
+        memory.note = (
+            f"{big_n:,} lines in {big_s:.1f} s ({big_n / big_s:,.0f} sentences/s); the peak of the largest "
+            f"process: the memory of the {usable_cores()} worker processes is not added to it"
+        )
     except Exception as exc:
         for row in (batch, batch_proc, memory):
             if row.value is None:

@@ -105,22 +105,42 @@ def write_markdown(path: Path, rows: Sequence[Row], meta: dict[str, Any], prefac
     ]
     if m.get("load_average"):
         la = m["load_average"]
-        lines.append(f"- Load average (1, 5, 15 min) before the run {la['before']}, after {la['after']} "
-                     f"(other processes on the machine slow absolute figures; ratios less so)")
+        lines.append(
+            f"- Load average (1, 5, 15 min) before the run {la['before']}, after {la['after']} "
+            f"(other processes on the machine slow absolute figures; ratios less so)"
+        )
     if m.get("blas_env"):
         lines.append("- Environment: " + ", ".join(f"{k}={v}" for k, v in m["blas_env"].items()))
-    lines += ["", "## Figures", "",
-              "| figure | value | reference | ratio | target | result | runs |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "| figure | value | reference | ratio | target | result | runs |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
-        lines.append(f"| {_cell(r.what)} | {fmt(r.value, r.unit)} | {_cell(_ref(r))} | {_ratio(r)} | "
-                     f"{_cell(r.target)} | {verdict(r)} | {r.runs} |")
+        lines.append(
+            f"| {_cell(r.what)} | {fmt(r.value, r.unit)} | {_cell(_ref(r))} | {_ratio(r)} | "
+            f"{_cell(r.target)} | {verdict(r)} | {r.runs} |"
+        )
     missed = [r for r in rows if verdict(r) == "FAIL"]
     unmeasured = [r for r in rows if verdict(r) == "n/a"]
-    lines += ["", "Targets not met in this run: " + ("; ".join(f"{_cell(r.what)} ({fmt(r.value, r.unit)}, "
-              f"ratio {_ratio(r)}, target {_cell(r.target)})" for r in missed) or "none") + "."]
+    lines += [
+        "",
+        "Targets not met in this run: "
+        + (
+            "; ".join(
+                f"{_cell(r.what)} ({fmt(r.value, r.unit)}, ratio {_ratio(r)}, target {_cell(r.target)})" for r in missed
+            )
+            or "none"
+        )
+        + ".",
+    ]
     if unmeasured:
-        lines += ["", "Not measured in this run: " + "; ".join(f"{_cell(r.what)} ({_cell(r.note)})" for r in unmeasured) + "."]
+        lines += [
+            "",
+            "Not measured in this run: " + "; ".join(f"{_cell(r.what)} ({_cell(r.note)})" for r in unmeasured) + ".",
+        ]
     if reading:
         lines += ["", "## Reading of the figures", "", reading]
     lines += ["", "## Notes per figure", ""]

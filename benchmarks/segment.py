@@ -18,8 +18,12 @@ MIN_RATIO = 0.8  # one-line rate over line-broken rate; 1.0 is the same speed, n
 
 def _sentences(ctx: Context, megabytes: float) -> list[str]:
     """Gold sentences of seeds/, numbered so that no line repeats, up to ``megabytes`` of text."""
-    gold = [json.loads(line)["text"] for p in sorted((ctx.root / "seeds").glob("*.gold.jsonl"))
-            for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    gold = [
+        json.loads(line)["text"]
+        for p in sorted((ctx.root / "seeds").glob("*.gold.jsonl"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     gold = [g for g in gold if g.rstrip().endswith((".", "!", "?"))]  # headlines have no full stop
     out, size, i = ["Benchmark corpus number one."], 0, 0
     while size < megabytes * 1_000_000:
@@ -38,10 +42,14 @@ def _segment(path: Path, ctx: Context) -> tuple[float, int]:
 def rows(ctx: Context) -> list[Row]:
     """The one-line document's rate, its line-broken twin's as the reference, and their ratio."""
     mb = ctx.sizes.segment_mb
-    row = Row("segment.one_line", f"`stance segment` on a {mb:g} MB document written as one line",
-              unit="sentences/s", reference_what="the same text with one sentence a line",
-              target=f"ratio >= {MIN_RATIO} (linear in the line's length)",
-              command="stance segment ONE_LINE.txt  vs  stance segment LINE_BROKEN.txt")
+    row = Row(
+        "segment.one_line",
+        f"`stance segment` on a {mb:g} MB document written as one line",
+        unit="sentences/s",
+        reference_what="the same text with one sentence a line",
+        target=f"ratio >= {MIN_RATIO} (linear in the line's length)",
+        command="stance segment ONE_LINE.txt  vs  stance segment LINE_BROKEN.txt",
+    )
     try:
         sentences = _sentences(ctx, mb)
         one, broken = ctx.work / "one_line.txt", ctx.work / "line_broken.txt"

@@ -29,11 +29,21 @@ sys.stderr.write("\\nIMPORTED " + json.dumps(sorted(names & set(%r))) + "\\n")
 
 def rows(ctx: Context) -> list[Row]:
     """Time ``stance --help`` and ``python -c "import typer"``, then list heavy imports of --help."""
-    cold = Row("help.cold_start", "`stance --help` cold start", unit="s",
-               reference_what='`python -c "import typer"`', target=f"<= {HELP_LIMIT_S} s",
-               command="stance --help")
-    heavy = Row("help.heavy_imports", "mlflow / sklearn / datasets imported by `stance --help`", unit="modules",
-                target="0 (none imported)", command="python: run training.cli.main with --help, then list sys.modules")
+    cold = Row(
+        "help.cold_start",
+        "`stance --help` cold start",
+        unit="s",
+        reference_what='`python -c "import typer"`',
+        target=f"<= {HELP_LIMIT_S} s",
+        command="stance --help",
+    )
+    heavy = Row(
+        "help.heavy_imports",
+        "mlflow / sklearn / datasets imported by `stance --help`",
+        unit="modules",
+        target="0 (none imported)",
+        command="python: run training.cli.main with --help, then list sys.modules",
+    )
     help_cmd = stance_exe() + ["--help"]
     typer_cmd = [sys.executable, "-c", "import typer"]
     try:
@@ -57,7 +67,9 @@ def rows(ctx: Context) -> list[Row]:
         heavy.value = float(len(banned))
         heavy.ok = not banned
         heavy.runs = 1
-        heavy.note = ("imported: " + ", ".join(found)) if found else "none of " + ", ".join(HEAVY + ALSO_WATCHED) + " imported"
+        heavy.note = (
+            ("imported: " + ", ".join(found)) if found else "none of " + ", ".join(HEAVY + ALSO_WATCHED) + " imported"
+        )
         heavy.extra["imported"] = found
     except Exception as exc:
         heavy.failed(str(exc))

@@ -24,8 +24,18 @@ from typing import Any
 
 # Fixed settings, no search: a well-known starting point for short-text classification
 # (word bigrams, a high learning rate); the bucket count is cut from 2M to keep the model small.
-FASTTEXT_PARAMS = {"lr": 0.5, "epoch": 25, "wordNgrams": 2, "dim": 50, "minCount": 1, "bucket": 200_000,
-                   "loss": "softmax", "thread": 1, "seed": 42, "verbose": 0}
+FASTTEXT_PARAMS = {
+    "lr": 0.5,
+    "epoch": 25,
+    "wordNgrams": 2,
+    "dim": 50,
+    "minCount": 1,
+    "bucket": 200_000,
+    "loss": "softmax",
+    "thread": 1,
+    "seed": 42,
+    "verbose": 0,
+}
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 
 
@@ -54,7 +64,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
     from sklearn.base import clone
-
     from training import classifiers as reg
     from training import metrics
     from training.dataset import load_built
@@ -72,10 +81,17 @@ def main(argv: list[str] | None = None) -> int:
     y_train = data.labels[rows].tolist()
     gold = data.test_labels.tolist()
     lines = [l.rstrip("\n") for l in a.lines.open(encoding="utf-8") if l.strip()]
-    out.update({"candidate": meta.get("candidate"), "mode": mode, "train_rows": len(rows),
-                "test_rows": len(gold), "lines": len(lines),
-                "fingerprint_match": meta.get("dataset_fingerprint") == info.get("fingerprint") if meta else None,
-                "recorded_test_macro_f1": (meta.get("metrics") or {}).get("test_macro_f1")})
+    out.update(
+        {
+            "candidate": meta.get("candidate"),
+            "mode": mode,
+            "train_rows": len(rows),
+            "test_rows": len(gold),
+            "lines": len(lines),
+            "fingerprint_match": meta.get("dataset_fingerprint") == info.get("fingerprint") if meta else None,
+            "recorded_test_macro_f1": (meta.get("metrics") or {}).get("test_macro_f1"),
+        }
+    )
 
     if champion is not None:
         pred = [str(p) for p in champion.predict(data.test_texts)]
@@ -90,14 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import fasttext
     except ImportError as exc:
-        out["fasttext"] = {"error": f"fasttext is not installed ({exc}); install the bench extra: "
-                                    "pip install -e '.[bench]'"}
+        out["fasttext"] = {
+            "error": f"fasttext is not installed ({exc}); install the bench extra: pip install -e '.[bench]'"
+        }
         print(json.dumps(out))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.txt"
-        train_file.write_text("".join(f"__label__{y} {tokens(x)}\n" for x, y in zip(x_train, y_train)),
-                              encoding="utf-8")
+        train_file.write_text(
+            "".join(f"__label__{y} {tokens(x)}\n" for x, y in zip(x_train, y_train)), encoding="utf-8"
+        )
         fit_s, model = _median_time(lambda: fasttext.train_supervised(str(train_file), **FASTTEXT_PARAMS), a.fits)
 
     def predict(texts: list[str]) -> list[str]:
@@ -107,9 +125,14 @@ def main(argv: list[str] | None = None) -> int:
 
     ft_pred = predict(data.test_texts)
     pred_s, _ = _median_time(lambda: predict(lines), a.fits)
-    out["fasttext"] = {"macro_f1": metrics.macro_f1(gold, ft_pred), "f_avg": metrics.f_avg(gold, ft_pred),
-                       "fit_seconds": fit_s, "predict_per_second": len(lines) / pred_s,
-                       "params": FASTTEXT_PARAMS, "version": _version()}
+    out["fasttext"] = {
+        "macro_f1": metrics.macro_f1(gold, ft_pred),
+        "f_avg": metrics.f_avg(gold, ft_pred),
+        "fit_seconds": fit_s,
+        "predict_per_second": len(lines) / pred_s,
+        "params": FASTTEXT_PARAMS,
+        "version": _version(),
+    }
     print(json.dumps(out))
     return 0
 

@@ -68,8 +68,9 @@ def _config(ctx: Context, dataset: Path, export: Path) -> tuple[Path, str]:
         # Smoke test only: two cheap candidates and the smallest CV, enough to exercise every step.
         from training.train_config import TrainConfig
 
-        listed = cfg.get("candidates") or [c.model_dump(mode="json", exclude_defaults=True) | {"name": c.name}
-                                           for c in TrainConfig().candidates]
+        listed = cfg.get("candidates") or [
+            c.model_dump(mode="json", exclude_defaults=True) | {"name": c.name} for c in TrainConfig().candidates
+        ]
         cfg["candidates"] = [c for c in listed if c.get("name") in ("dummy", "logreg-word")] or listed[:2]
         cfg["cv"] = {**cfg.get("cv", {}), "folds": 3, "repeats": 1}
         cfg["training_data"] = "gold"
@@ -86,17 +87,37 @@ def _timing(ctx: Context, uri: str, experiment: str) -> dict[str, Any]:
 
 def rows(ctx: Context) -> list[Row]:
     """Run ``stance train`` ``train_repeats`` times; report the median wall time and logging share."""
-    wall = Row("train.wall", "`stance train` on the seed dataset, wall time", unit="s",
-               target=f"<= {MAX_SECONDS:.0f} s", command="stance train --config configs/train.yaml")
-    share = Row("train.mlflow_share", "share of `stance train` spent in MLflow logging", unit="%",
-                reference_what="time in MLflow calls", target=f"<= {MAX_SHARE:.0f} %",
-                command="stance train (its own timing of the tracking calls)")
-    added = Row("train.mlflow_added", "share of `stance train` wall time that MLflow adds (calls not overlapped by training)",
-                unit="%", reference_what="seconds of MLflow calls while no worker trained", target="(information)",
-                command="stance train (its own timing: seconds_mlflow_not_overlapped)")
-    floor = Row("train.mlflow_floor", "MLflow's fixed cost alone (import, open the store), as a share of `stance train`",
-                unit="%", reference_what="seconds in a quiet process that only imports mlflow and opens the store",
-                target="(information)", command="python -c FLOOR sqlite:///mlflow.db (after the train runs)")
+    wall = Row(
+        "train.wall",
+        "`stance train` on the seed dataset, wall time",
+        unit="s",
+        target=f"<= {MAX_SECONDS:.0f} s",
+        command="stance train --config configs/train.yaml",
+    )
+    share = Row(
+        "train.mlflow_share",
+        "share of `stance train` spent in MLflow logging",
+        unit="%",
+        reference_what="time in MLflow calls",
+        target=f"<= {MAX_SHARE:.0f} %",
+        command="stance train (its own timing of the tracking calls)",
+    )
+    added = Row(
+        "train.mlflow_added",
+        "share of `stance train` wall time that MLflow adds (calls not overlapped by training)",
+        unit="%",
+        reference_what="seconds of MLflow calls while no worker trained",
+        target="(information)",
+        command="stance train (its own timing: seconds_mlflow_not_overlapped)",
+    )
+    floor = Row(
+        "train.mlflow_floor",
+        "MLflow's fixed cost alone (import, open the store), as a share of `stance train`",
+        unit="%",
+        reference_what="seconds in a quiet process that only imports mlflow and opens the store",
+        target="(information)",
+        command="python -c FLOOR sqlite:///mlflow.db (after the train runs)",
+    )
     out = [wall, share, added, floor]
     dataset = ctx.seed_dataset or (ctx.root / "data" / "dataset")
     if not (dataset / "stance_dataset.json").is_file():
@@ -125,9 +146,11 @@ def rows(ctx: Context) -> list[Row]:
         share.extra["reference_unit"] = "s"
         share.ok = share.value <= MAX_SHARE
         share.runs = len(runs)
-        share.note = (f"MLflow calls {share.reference:.1f} s (median); the command's own total "
-                      f"{median([t['total'] for t in timings]):.1f} s of {wall.value:.1f} s wall; "
-                      f"{100 * median([t['mlflow'] / t['total'] for t in timings]):.1f} % of its own total")
+        share.note = (
+            f"MLflow calls {share.reference:.1f} s (median); the command's own total "
+            f"{median([t['total'] for t in timings]):.1f} s of {wall.value:.1f} s wall; "
+            f"{100 * median([t['mlflow'] / t['total'] for t in timings]):.1f} % of its own total"
+        )
         alone = [float((t.get("steps") or {}).get("not_overlapped", float("nan"))) for t in timings]
         if all(a == a for a in alone):
             added.value = median([100.0 * a / r.seconds for a, r in zip(alone, runs)])
@@ -138,18 +161,28 @@ def rows(ctx: Context) -> list[Row]:
         mid = sorted(range(len(shares)), key=lambda i: shares[i])[len(shares) // 2]
         steps = timings[mid].get("steps") or {}
         if steps:
-            share.note += "; by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1]))
+            share.note += "; by step: " + ", ".join(
+                f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])
+            )
             share.extra["steps"] = steps
-        quiet = [json.loads(run([sys.executable, "-c", _FLOOR, env["MLFLOW_TRACKING_URI"], experiment],
-                                cwd=ctx.work).stdout.strip().splitlines()[-1]) for _ in range(ctx.sizes.train_repeats)]
+        quiet = [
+            json.loads(
+                run([sys.executable, "-c", _FLOOR, env["MLFLOW_TRACKING_URI"], experiment], cwd=ctx.work)
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            for _ in range(ctx.sizes.train_repeats)
+        ]
         floor.reference = median([q["import"] + q["open"] for q in quiet])
         floor.extra["reference_unit"] = "s"
         floor.value = 100.0 * floor.reference / wall.value
         floor.runs = len(quiet)
-        floor.note = (f"import mlflow {median([q['import'] for q in quiet]):.2f} s, open the store "
-                      f"{median([q['open'] for q in quiet]):.2f} s, with no training beside it; the 10 % of the "
-                      f"wall time above leaves {max(0.0, MAX_SHARE / 100 * wall.value - floor.reference):.1f} s "
-                      "for everything else MLflow does")
+        floor.note = (
+            f"import mlflow {median([q['import'] for q in quiet]):.2f} s, open the store "
+            f"{median([q['open'] for q in quiet]):.2f} s, with no training beside it; the 10 % of the "
+            f"wall time above leaves {max(0.0, MAX_SHARE / 100 * wall.value - floor.reference):.1f} s "
+            "for everything else MLflow does"
+        )
     except Exception as exc:
         for row in out:
             if row.value is None:

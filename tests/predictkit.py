@@ -52,8 +52,11 @@ def register(root: Path, fitted: Any, serialization_format: str = "skops") -> di
     try:
         exp = client.get_experiment_by_name("predict-tests")
         # artifacts next to the database, not in ./mlruns of the folder pytest runs in
-        exp_id = exp.experiment_id if exp else client.create_experiment(
-            "predict-tests", artifact_location=(root / "artifacts").as_uri())
+        exp_id = (
+            exp.experiment_id
+            if exp
+            else client.create_experiment("predict-tests", artifact_location=(root / "artifacts").as_uri())
+        )
         mlflow.set_experiment(experiment_id=exp_id)
         with mlflow.start_run(experiment_id=exp_id) as run:
             if serialization_format == "skops":
@@ -63,8 +66,13 @@ def register(root: Path, fitted: Any, serialization_format: str = "skops") -> di
                 model_uri = log_model(client, exp_id, run.info.run_id, fitted, TEXTS[:2])
                 model_id = model_uri.removeprefix("models:/")
             else:
-                info = mlflow.sklearn.log_model(fitted, name="model", serialization_format=serialization_format,
-                                                pyfunc_predict_fn="predict_proba", input_example=pd.DataFrame({"text": TEXTS[:2]}))
+                info = mlflow.sklearn.log_model(
+                    fitted,
+                    name="model",
+                    serialization_format=serialization_format,
+                    pyfunc_predict_fn="predict_proba",
+                    input_example=pd.DataFrame({"text": TEXTS[:2]}),
+                )
                 model_uri, model_id = info.model_uri, info.model_id
         out = {"run_id": run.info.run_id, "model_uri": model_uri, "tracking_uri": uri, "model_id": model_id}
         if serialization_format == "skops":

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from seedkit import make_seeds
+from training.cli import app
 from typer.testing import CliRunner
 
-from training.cli import app
+from seedkit import make_seeds
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -61,7 +61,7 @@ def one_error(stderr: str, match: str, progress: bool = False) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert "Traceback" not in stderr, stderr
     errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1 and (lines == errors or progress and lines[-1] == errors[0]), stderr
+    assert len(errors) == 1 and (lines == errors or (progress and lines[-1] == errors[0])), stderr
     assert match.lower() in errors[0].lower(), (match, errors[0])
     return errors[0]
 
@@ -71,12 +71,23 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
     return runner.invoke(app, list(args), env=env)
 
 
-def run(*args: str, cwd: Path | None = None, stdout: Any = subprocess.PIPE, timeout: float = 300,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str,
+    cwd: Path | None = None,
+    stdout: Any = subprocess.PIPE,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``stance`` as a real process, through the console entry point."""
-    return subprocess.run([sys.executable, "-c", "from training.cli import main; main()", *args], cwd=cwd or REPO,
-                          stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-c", "from training.cli import main; main()", *args],
+        cwd=cwd or REPO,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def train_config(root: Path, **overrides: Any) -> Path:
@@ -87,8 +98,10 @@ def train_config(root: Path, **overrides: Any) -> Path:
         "export_dir": str(root / "models" / "stance-classifier"),
         "cv": {"folds": 3, "repeats": 1},
         "tracking": {"uri": f"sqlite:///{root / 'mlflow.db'}", "experiment": "reliability", "log_models": "champion"},
-        "candidates": [{"name": "dummy", "features": "none", "classifier": "dummy"},
-                       {"name": "logreg-word", "features": "word", "classifier": "logreg"}],
+        "candidates": [
+            {"name": "dummy", "features": "none", "classifier": "dummy"},
+            {"name": "logreg-word", "features": "word", "classifier": "logreg"},
+        ],
     }
     cfg.update(overrides)
     path = root / "train.yaml"

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from predictkit import SENTENCES, export
-from typer.testing import CliRunner
-
 from training import selective
 from training.cli import app
 from training.errors import StanceError
+from typer.testing import CliRunner
+
+from predictkit import SENTENCES, export
 
 # Input order is scrambled on purpose: by top probability the rows are 1 (0.9, right), 3 (0.8,
 # wrong), 0 (0.6, right), 2 (0.5, wrong).
@@ -50,8 +50,10 @@ def _threshold(model_dir: Path) -> tuple[list[str], float, list[float]]:
 
 def test_predict_min_confidence_writes_uncertain_and_keeps_probabilities(model_dir: Path) -> None:
     texts, p, tops = _threshold(model_dir)
-    result = CliRunner().invoke(app, ["predict", *texts, "--model", str(model_dir), "--min-confidence", str(p),
-                                      "--format", "jsonl", "--jobs", "1"])
+    result = CliRunner().invoke(
+        app,
+        ["predict", *texts, "--model", str(model_dir), "--min-confidence", str(p), "--format", "jsonl", "--jobs", "1"],
+    )
     assert result.exit_code == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     expected = [t < p for t in tops]
@@ -80,7 +82,8 @@ def test_predict_bad_min_confidence_is_one_line(model_dir: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         "error: invalid value for --min-confidence: 1.0 (use a probability strictly between 0 and 1, "
-        "e.g. 0.8, or leave it out to label every sentence)"]
+        "e.g. 0.8, or leave it out to label every sentence)"
+    ]
 
 
 def test_the_exported_default_applies_when_the_option_is_absent(tmp_path: Path) -> None:

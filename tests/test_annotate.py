@@ -2,16 +2,26 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from training.annotate import Session, check_annotator, default_output, keys_from, lock_for, run
 from training.cli import app
 from training.errors import StanceError
+from typer.testing import CliRunner
 
 runner = CliRunner()
-ROWS = [{"doc_id": "d1", "sentence_index": i, "text": text, "before": [], "after": [], "guess": "neutral",
-         "probabilities": {"favor": 0.2, "against": 0.2, "neutral": 0.6}}
-        for i, text in enumerate(["Riyadh reopened its embassy.", "Protesters rejected the deal.", "It rained.", "Talks resumed."])]
+ROWS = [
+    {
+        "doc_id": "d1",
+        "sentence_index": i,
+        "text": text,
+        "before": [],
+        "after": [],
+        "guess": "neutral",
+        "probabilities": {"favor": 0.2, "against": 0.2, "neutral": 0.6},
+    }
+    for i, text in enumerate(
+        ["Riyadh reopened its embassy.", "Protesters rejected the deal.", "It rained.", "Talks resumed."]
+    )
+]
 
 
 @pytest.fixture()
@@ -31,8 +41,10 @@ def test_keys_label_skip_undo_and_quit(queue: Path) -> None:
     out = default_output(queue, "alice")
     assert out.name == "q.alice.gold.jsonl"
     assert [(r["text"], r["label"], r["annotator"]) for r in lines(out)] == [
-        ("Riyadh reopened its embassy.", "favor", "alice"), ("Protesters rejected the deal.", "against", "alice"),
-        ("It rained.", "neutral", "alice")]
+        ("Riyadh reopened its embassy.", "favor", "alice"),
+        ("Protesters rejected the deal.", "against", "alice"),
+        ("It rained.", "neutral", "alice"),
+    ]
     assert "» Riyadh reopened its embassy. «" in result.output and "model's guess: neutral" in result.output
     assert "stopped; run the same command to go on: 3 of 4 labelled (3 now), 0 skipped, 1 left" in result.output
 
@@ -66,8 +78,10 @@ def test_names_with_paths_and_foreign_outputs_are_refused(queue: Path, tmp_path:
     result = runner.invoke(app, ["annotate", str(queue), "-a", "../evil"])
     assert result.exit_code == 1 and result.output.count("error:") == 1
     other = tmp_path / "bob.gold.jsonl"
-    other.write_text(json.dumps({"text": "It rained.", "label": "neutral", "doc_id": "d1", "annotator": "bob"}) + "\n",
-                     encoding="utf-8")
+    other.write_text(
+        json.dumps({"text": "It rained.", "label": "neutral", "doc_id": "d1", "annotator": "bob"}) + "\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["annotate", str(queue), "-a", "alice", "--out", str(other)], input="f")
     assert result.exit_code == 1 and "holds labels by 'bob', not 'alice'" in result.output
     assert len(lines(other)) == 1
@@ -89,7 +103,8 @@ def test_an_invalid_queue_is_one_line(tmp_path: Path) -> None:
     bad.write_text('{"doc_id": "d1", "text": "One."\n', encoding="utf-8")
     result = runner.invoke(app, ["annotate", str(bad), "-a", "alice"])
     assert result.exit_code == 1 and [line for line in result.output.splitlines() if line] == [
-        f"error: malformed JSON: {bad}:1: Expecting ',' delimiter (fix or remove that line)"]
+        f"error: malformed JSON: {bad}:1: Expecting ',' delimiter (fix or remove that line)"
+    ]
 
 
 def test_keys_from_a_stream_ignore_whitespace_and_end_at_eof() -> None:
@@ -107,9 +122,15 @@ def test_in_a_real_terminal_keys_need_no_enter_and_a_kill_keeps_every_answer(que
     import pexpect
 
     def spawn() -> "pexpect.spawn":
-        return pexpect.spawn(sys.executable, ["-m", "training", "annotate", str(queue), "-a", "alice"],
-                             cwd=str(queue.parent), encoding="utf-8", timeout=60, dimensions=(40, 120),
-                             env={**os.environ, "TERM": "xterm", "COLUMNS": "120"})
+        return pexpect.spawn(
+            sys.executable,
+            ["-m", "training", "annotate", str(queue), "-a", "alice"],
+            cwd=str(queue.parent),
+            encoding="utf-8",
+            timeout=60,
+            dimensions=(40, 120),
+            env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
+        )
 
     out = default_output(queue, "alice")
     first = spawn()

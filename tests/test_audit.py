@@ -1,13 +1,13 @@
 from pathlib import Path
 
 import pytest
-from trainkit import make_dataset, save_dataset
-from typer.testing import CliRunner
-
 from training.audit import audit
 from training.cli import app
 from training.errors import StanceError
 from training.queue import read_queue
+from typer.testing import CliRunner
+
+from trainkit import make_dataset, save_dataset
 
 runner = CliRunner()
 
@@ -38,7 +38,9 @@ def test_the_flipped_labels_lead_the_review_queue(dataset: Path) -> None:
 
 def test_the_review_queue_opens_in_annotate(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "review.jsonl"
-    result = runner.invoke(app, ["audit-labels", "--data", str(dataset), "--out", str(out), "--folds", "4", "--limit", "3"])
+    result = runner.invoke(
+        app, ["audit-labels", "--data", str(dataset), "--out", str(out), "--folds", "4", "--limit", "3"]
+    )
     assert result.exit_code == 0, result.output
     assert "gold sentences look mislabelled (folds grouped by document, 16 groups" in result.output
     rows = read_queue(out)
@@ -48,5 +50,7 @@ def test_the_review_queue_opens_in_annotate(dataset: Path, tmp_path: Path) -> No
 
 
 def test_too_few_groups_for_the_folds(dataset: Path) -> None:
-    with pytest.raises(StanceError, match=r"too few groups for --folds 20: .* 16 episodes or documents \(pass --folds 16"):
+    with pytest.raises(
+        StanceError, match=r"too few groups for --folds 20: .* 16 episodes or documents \(pass --folds 16"
+    ):
         audit(dataset, folds=20)

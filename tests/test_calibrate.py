@@ -6,16 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from trainkit import make_dataset, small_config
-
 from training import calibrate
 from training.config import LABELS
+
+from trainkit import make_dataset, small_config
 
 
 @pytest.fixture(scope="module")
 def pool():  # type: ignore[no-untyped-def]
     import numpy as np
-
     from training.train import prepare
 
     data = prepare(*make_dataset(n_docs=12), "tiny")
@@ -65,11 +64,20 @@ def test_stance_train_exports_the_calibrated_champion_and_reports_the_method(tmp
     meta = json.loads((export / "metadata.json").read_text(encoding="utf-8"))
     report = meta["calibration"]
     assert report["method"] in calibrate.METHODS
-    assert set(report["test"]) == {"ece", "brier", "log_loss"} and set(report["test_uncalibrated"]) == set(report["test"])
+    assert set(report["test"]) == {"ece", "brier", "log_loss"} and set(report["test_uncalibrated"]) == set(
+        report["test"]
+    )
     line = next(x for x in lines if x.startswith("calibration: "))
     assert line.startswith(f"calibration: {report['method']} (CV log loss none ")
     model = load_model(export)
     assert type(model.estimator).__name__ == "CalibratedClassifierCV" and model.labels == LABELS
     assert meta["metrics"]["test_accuracy"] == pytest.approx(
-        sum(p == y for p, y in zip(model.predict(make_dataset(n_docs=12)[0]["test"]["text"]),
-                                    [LABELS[v] for v in make_dataset(n_docs=12)[0]["test"]["label"]])) / 12)
+        sum(
+            p == y
+            for p, y in zip(
+                model.predict(make_dataset(n_docs=12)[0]["test"]["text"]),
+                [LABELS[v] for v in make_dataset(n_docs=12)[0]["test"]["label"]],
+            )
+        )
+        / 12
+    )

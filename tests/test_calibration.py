@@ -6,11 +6,11 @@ import math
 from pathlib import Path
 
 import pytest
-from trainkit import make_dataset, small_config
-
 from training import calibration
 from training.config import LABELS
 from training.errors import StanceError
+
+from trainkit import make_dataset, small_config
 
 Y = ["favor", "against", "favor", "neutral"]
 P = [[0.9, 0.05, 0.05], [0.62, 0.28, 0.1], [0.2, 0.7, 0.1], [0.09, 0.09, 0.82]]
@@ -33,7 +33,11 @@ def test_brier_and_log_loss_by_hand() -> None:
 
 def test_perfectly_confident_and_right_scores_zero() -> None:
     p = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
-    assert calibration.scores(["favor", "against"], p, LABELS) == {"ece": 0.0, "brier": 0.0, "log_loss": pytest.approx(0.0)}
+    assert calibration.scores(["favor", "against"], p, LABELS) == {
+        "ece": 0.0,
+        "brier": 0.0,
+        "log_loss": pytest.approx(0.0),
+    }
 
 
 def test_columns_are_aligned_to_our_label_order() -> None:
@@ -52,8 +56,10 @@ def test_the_leaderboard_has_calibration_columns_from_out_of_fold_and_test(tmp_p
     from training.train import prepare, run_comparison
 
     data = prepare(*make_dataset(n_docs=12), "tiny")
-    cands = [{"name": "dummy", "features": "none", "classifier": "dummy"},
-             {"name": "logreg-word", "features": "word", "classifier": "logreg"}]
+    cands = [
+        {"name": "dummy", "features": "none", "classifier": "dummy"},
+        {"name": "logreg-word", "features": "word", "classifier": "logreg"},
+    ]
     result = run_comparison(small_config(tmp_path, candidates=cands), data)
     for e in result.entries:
         row = e.row()
@@ -75,14 +81,16 @@ def test_train_and_compare_show_calibration_and_log_a_reliability_diagram(tmp_pa
 
     import mlflow
     import yaml
-    from trainkit import save_dataset
+    from training.cli import app
     from typer.testing import CliRunner
 
-    from training.cli import app
+    from trainkit import save_dataset
 
     save_dataset(tmp_path / "dataset", *make_dataset(n_docs=12))
-    cands = [{"name": "dummy", "features": "none", "classifier": "dummy"},
-             {"name": "lr-word", "features": "word", "classifier": "logreg"}]
+    cands = [
+        {"name": "dummy", "features": "none", "classifier": "dummy"},
+        {"name": "lr-word", "features": "word", "classifier": "logreg"},
+    ]
     path = tmp_path / "train.yaml"
     path.write_text(yaml.safe_dump(small_config(tmp_path, candidates=cands).model_dump(mode="json")), encoding="utf-8")
     result = CliRunner().invoke(app, ["train", "-c", str(path)], env={"COLUMNS": "400"})

@@ -5,15 +5,19 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from trainkit import FAVOR, AGAINST, NEUTRAL, PAIRS, make_dataset
-
 from training import classifiers as reg
 from training.config import LABELS
 from training.persistence import dump_bytes, untrusted_types
 
+from trainkit import AGAINST, FAVOR, NEUTRAL, PAIRS, make_dataset
+
 # Small enough parameters for 48 sentences.
-SMALL = {"random_forest": {"n_components": 8, "n_estimators": 10}, "knn": {"n_neighbors": 3},
-         "linear_svc": {"calibration_folds": 2}, "ridge": {"calibration_folds": 2}}
+SMALL = {
+    "random_forest": {"n_components": 8, "n_estimators": 10},
+    "knn": {"n_neighbors": 3},
+    "linear_svc": {"calibration_folds": 2},
+    "ridge": {"calibration_folds": 2},
+}
 
 
 def _corpus() -> tuple[list[str], list[str]]:
@@ -41,8 +45,9 @@ def test_mark_scopes_marks_negation_and_modality_until_punctuation_or_contrast()
 
 
 def test_registry_names_and_parameters() -> None:
-    assert {"logreg", "linear_svc", "complement_nb", "sgd", "ridge", "random_forest", "knn", "dummy",
-            "rules"} <= set(reg.CLASSIFIERS)
+    assert {"logreg", "linear_svc", "complement_nb", "sgd", "ridge", "random_forest", "knn", "dummy", "rules"} <= set(
+        reg.CLASSIFIERS
+    )
     assert {"word", "char", "word_char", "negation", "embedding", "none"} == set(reg.FEATURES)
     assert "seed" not in reg.CLASSIFIERS["logreg"].param_names
     assert "C" in reg.CLASSIFIERS["logreg"].param_names
@@ -66,10 +71,11 @@ def _pairs() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("features", "classifier"), _pairs())
-def test_every_classifier_fits_predicts_probabilities_and_round_trips_through_skops(features: str, classifier: str) -> None:
+def test_every_classifier_fits_predicts_probabilities_and_round_trips_through_skops(
+    features: str, classifier: str
+) -> None:
     import numpy as np
     import skops.io as sio
-
     from training.persistence import TRUSTED_TYPES
 
     texts, labels = _corpus()
@@ -115,7 +121,6 @@ def test_text_column_takes_lists_arrays_series_and_dataframes() -> None:
 
 def test_compact_vectorizer_keeps_its_vocabulary_through_pickle_and_skops() -> None:
     import skops.io as sio
-
     from training.persistence import TRUSTED_TYPES
 
     texts, _ = _corpus()
@@ -128,7 +133,9 @@ def test_compact_vectorizer_keeps_its_vocabulary_through_pickle_and_skops() -> N
 
 
 def test_sample_weights_are_routed_to_the_last_step() -> None:
-    forest = reg.assemble(reg.build_features("word", {}), reg.build_classifier("random_forest", SMALL["random_forest"], 0))
+    forest = reg.assemble(
+        reg.build_features("word", {}), reg.build_classifier("random_forest", SMALL["random_forest"], 0)
+    )
     assert reg.weight_keyword(forest) == "clf__forest__sample_weight"
     assert reg.weight_keyword(reg.build_classifier("logreg", {}, 0)) == "sample_weight"
     assert reg.weight_keyword(reg.build_classifier("knn", {}, 0)) is None
@@ -150,10 +157,19 @@ def test_invalid_ngram_range_is_a_value_error() -> None:
         reg.build_features("word", {"ngram_min": 3, "ngram_max": 2})
 
 
-@pytest.mark.parametrize(("features", "params"), [
-    ("word", {}), ("word", {"min_df": 2}), ("word", {"max_features": 25}), ("word", {"ngram_max": 3, "min_df": 0.05}),
-    ("char", {}), ("char", {"max_features": 40}), ("word_char", {}), ("negation", {"min_df": 2}),
-])
+@pytest.mark.parametrize(
+    ("features", "params"),
+    [
+        ("word", {}),
+        ("word", {"min_df": 2}),
+        ("word", {"max_features": 25}),
+        ("word", {"ngram_max": 3, "min_df": 0.05}),
+        ("char", {}),
+        ("char", {"max_features": 40}),
+        ("word_char", {}),
+        ("negation", {"min_df": 2}),
+    ],
+)
 def test_fold_features_equal_fitting_the_extractor_on_each_fold(features: str, params: dict) -> None:
     import numpy as np
     from sklearn.base import clone

@@ -3,10 +3,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from seedkit import make_seeds
+from training.cli import app
 from typer.testing import CliRunner
 
-from training.cli import app
+from seedkit import make_seeds
 
 runner = CliRunner()
 
@@ -59,15 +59,24 @@ def _fails_cleanly(result: "object", pattern: str, out: Path, before: str) -> No
 
 def test_missing_and_empty_seed_folders(built: tuple[Path, Path, str], tmp_path: Path) -> None:
     _, out, before = built
-    _fails_cleanly(build("--seeds", str(tmp_path / "absent"), "--out", str(out)), r"seeds directory not found: .*absent", out, before)
+    _fails_cleanly(
+        build("--seeds", str(tmp_path / "absent"), "--out", str(out)),
+        r"seeds directory not found: .*absent",
+        out,
+        before,
+    )
     (tmp_path / "empty").mkdir()
-    _fails_cleanly(build("--seeds", str(tmp_path / "empty"), "--out", str(out)), r"no documents in .*empty", out, before)
+    _fails_cleanly(
+        build("--seeds", str(tmp_path / "empty"), "--out", str(out)), r"no documents in .*empty", out, before
+    )
 
 
 def test_binary_file(built: tuple[Path, Path, str]) -> None:
     seeds, out, before = built
     (seeds / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    _fails_cleanly(build("--seeds", str(seeds), "--out", str(out)), r"binary or unsupported file: .*photo\.txt", out, before)
+    _fails_cleanly(
+        build("--seeds", str(seeds), "--out", str(out)), r"binary or unsupported file: .*photo\.txt", out, before
+    )
 
 
 def test_unreadable_file(built: tuple[Path, Path, str]) -> None:
@@ -98,20 +107,36 @@ def test_unknown_label_in_annotation(built: tuple[Path, Path, str]) -> None:
     seeds, out, before = built
     gold = seeds / "d01.gold.jsonl"
     gold.write_text(gold.read_text(encoding="utf-8").replace('"neutral"', '"neutrall"'), encoding="utf-8")
-    _fails_cleanly(build("--seeds", str(seeds), "--out", str(out)), r"unknown label 'neutrall': .*d01\.gold\.jsonl:2 \(use one of favor, against, neutral\)", out, before)
+    _fails_cleanly(
+        build("--seeds", str(seeds), "--out", str(out)),
+        r"unknown label 'neutrall': .*d01\.gold\.jsonl:2 \(use one of favor, against, neutral\)",
+        out,
+        before,
+    )
 
 
 def test_invalid_config(built: tuple[Path, Path, str], tmp_path: Path) -> None:
     seeds, out, before = built
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("seed: 3\nsplitt:\n  test: 0.2\n", encoding="utf-8")
-    _fails_cleanly(build("--config", str(cfg), "--seeds", str(seeds), "--out", str(out)), r"bad\.yaml:2: unknown key 'splitt'; did you mean 'split'\?", out, before)
+    _fails_cleanly(
+        build("--config", str(cfg), "--seeds", str(seeds), "--out", str(out)),
+        r"bad\.yaml:2: unknown key 'splitt'; did you mean 'split'\?",
+        out,
+        before,
+    )
 
 
 def test_hf_dataset_saved_locally(tmp_path: Path) -> None:
     import datasets
 
-    rows = {"body": ["Riyadh reopened its embassy in Damascus. The weather was mild.", "Washington will not normalize relations. Talks were held in Geneva."] * 3}
+    rows = {
+        "body": [
+            "Riyadh reopened its embassy in Damascus. The weather was mild.",
+            "Washington will not normalize relations. Talks were held in Geneva.",
+        ]
+        * 3
+    }
     datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "hf"))
     out = tmp_path / "ds"
     result = build("--hf", str(tmp_path / "hf"), "--text-column", "body", "--out", str(out))

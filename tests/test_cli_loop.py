@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
-from userkit import ORACLE, make_user_docs
-
 from training.cli import app
 from training.config import LABELS
+from typer.testing import CliRunner
+
+from userkit import ORACLE, make_user_docs
 
 runner = CliRunner()
 KEY = {"favor": "f", "against": "a", "neutral": "n"}
@@ -60,10 +60,18 @@ def test_three_unlabelled_documents_to_a_retrained_champion(tmp_path: Path, monk
     assert "label model: dawid_skene" in out or "label model: majority (the better macro-F1 on 40 gold sentences" in out
     assert label_counts(tmp_path / "data" / "gold") == {label: list(ORACLE.values()).count(label) for label in LABELS}
 
-    config = {"seed": 42, "n_jobs": 1, "dataset": "data/gold", "export_dir": "models/mine", "cv": {"folds": 2, "repeats": 1},
-              "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "mine"},
-              "candidates": [{"name": "dummy", "features": "none", "classifier": "dummy"},
-                             {"name": "logreg-word", "features": "word", "classifier": "logreg"}]}
+    config = {
+        "seed": 42,
+        "n_jobs": 1,
+        "dataset": "data/gold",
+        "export_dir": "models/mine",
+        "cv": {"folds": 2, "repeats": 1},
+        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "mine"},
+        "candidates": [
+            {"name": "dummy", "features": "none", "classifier": "dummy"},
+            {"name": "logreg-word", "features": "word", "classifier": "logreg"},
+        ],
+    }
     Path("train.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     out = ok("train", "--config", "train.yaml")
     assert "best: logreg-word" in out and (tmp_path / "models" / "mine" / "model.skops").exists()
@@ -72,6 +80,18 @@ def test_three_unlabelled_documents_to_a_retrained_champion(tmp_path: Path, monk
     assert result.exit_code == 1 and "nothing left to label in mine: all 40 sentences have gold labels" in result.output
     out = ok("audit-labels", "--data", "data/gold", "--folds", "2", "--out", "review.jsonl")
     assert "of 40 gold sentences look mislabelled (folds grouped by document, 3 groups" in out
-    ok("learning-curve", "--data", "data/gold", "--seeds", "2", "--step", "5", "--initial", "6", "--no-log",
-       "--out", "curve.md")
+    ok(
+        "learning-curve",
+        "--data",
+        "data/gold",
+        "--seeds",
+        "2",
+        "--step",
+        "5",
+        "--initial",
+        "6",
+        "--no-log",
+        "--out",
+        "curve.md",
+    )
     assert "| margin-diverse |" in Path("curve.md").read_text(encoding="utf-8")

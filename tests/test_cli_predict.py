@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from predictkit import SENTENCES, export, train
-from typer.testing import CliRunner
-
 from training.cli import app
 from training.config import LABELS
+from typer.testing import CliRunner
+
+from predictkit import SENTENCES, export, train
 
 
 @pytest.fixture(scope="module")
@@ -151,15 +151,19 @@ def test_documents_are_segmented_like_the_dataset_builder(run, tmp_path: Path) -
 def test_jsonl_documents_keep_their_id_and_fields(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "docs.jsonl"
     src.write_text(
-        json.dumps({"id": "n1", "text": "We support the deal. They reject the accord.", "outlet": "wire"}) + "\n"
-        + json.dumps({"text": "The meeting was on Tuesday.", "outlet": "paper"}) + "\n",
+        json.dumps({"id": "n1", "text": "We support the deal. They reject the accord.", "outlet": "wire"})
+        + "\n"
+        + json.dumps({"text": "The meeting was on Tuesday.", "outlet": "paper"})
+        + "\n",
         encoding="utf-8",
     )
     result = run("--documents", "--input", str(src))
     assert result.exit_code == 0, result.stderr
     rows = _jsonl(result.stdout)
     assert [(r["doc_id"], r["sentence_index"], r["outlet"]) for r in rows] == [
-        ("docs/n1", 0, "wire"), ("docs/n1", 1, "wire"), ("docs/2", 0, "paper")
+        ("docs/n1", 0, "wire"),
+        ("docs/n1", 1, "wire"),
+        ("docs/2", 0, "paper"),
     ]
     assert all("label" in r for r in rows)
 
@@ -167,15 +171,28 @@ def test_jsonl_documents_keep_their_id_and_fields(run, tmp_path: Path) -> None: 
 @pytest.mark.parametrize(
     ("setup", "args", "message"),
     [
-        (lambda p: p.write_bytes(b"caf\xe9 au lait\n"), ["--input", "{p}"], r"not UTF-8: .*in\.txt:1 has an invalid byte at column 4"),
+        (
+            lambda p: p.write_bytes(b"caf\xe9 au lait\n"),
+            ["--input", "{p}"],
+            r"not UTF-8: .*in\.txt:1 has an invalid byte at column 4",
+        ),
         (lambda p: p.write_bytes("We support it.\n".encode("utf-16")), ["--input", "{p}"], r"not UTF-8: .*is UTF-16"),
-        (lambda p: p.with_suffix(".csv").write_text("id,body\n1,x\n", encoding="utf-8"), ["--input", "{p.csv}"],
-         r"missing column: .*in\.csv:1 has no column 'text' \(columns: id, body; use --text-column\)"),
-        (lambda p: p.with_suffix(".jsonl").write_text('{"body": "x"}\n', encoding="utf-8"), ["--input", "{p.jsonl}"],
-         r"missing text: .*in\.jsonl:1 has no field 'text'"),
+        (
+            lambda p: p.with_suffix(".csv").write_text("id,body\n1,x\n", encoding="utf-8"),
+            ["--input", "{p.csv}"],
+            r"missing column: .*in\.csv:1 has no column 'text' \(columns: id, body; use --text-column\)",
+        ),
+        (
+            lambda p: p.with_suffix(".jsonl").write_text('{"body": "x"}\n', encoding="utf-8"),
+            ["--input", "{p.jsonl}"],
+            r"missing text: .*in\.jsonl:1 has no field 'text'",
+        ),
         (lambda p: None, ["--input", "{p}"], r"input file not found: .*in\.txt"),
-        (lambda p: p.with_suffix(".html").write_text("<p>Hi.</p>", encoding="utf-8"), ["--input", "{p.html}"],
-         r"is a whole document \(add --documents"),
+        (
+            lambda p: p.with_suffix(".html").write_text("<p>Hi.</p>", encoding="utf-8"),
+            ["--input", "{p.html}"],
+            r"is a whole document \(add --documents",
+        ),
         (lambda p: None, ["--format", "xml", "x"], r"unknown output format 'xml'"),
         (lambda p: None, ["--batch-size", "0", "x"], r"invalid --batch-size 0"),
         (lambda p: None, ["--jobs", "0", "x"], r"invalid --jobs 0 \(use a positive number"),
@@ -186,8 +203,13 @@ def test_bad_input_is_one_line_and_exit_1(run, tmp_path: Path, setup, args, mess
 
     p = tmp_path / "in.txt"
     setup(p)
-    argv = [a.replace("{p.csv}", str(p.with_suffix(".csv"))).replace("{p.jsonl}", str(p.with_suffix(".jsonl")))
-            .replace("{p.html}", str(p.with_suffix(".html"))).replace("{p}", str(p)) for a in args]
+    argv = [
+        a.replace("{p.csv}", str(p.with_suffix(".csv")))
+        .replace("{p.jsonl}", str(p.with_suffix(".jsonl")))
+        .replace("{p.html}", str(p.with_suffix(".html")))
+        .replace("{p}", str(p))
+        for a in args
+    ]
     result = run(*argv)
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -228,10 +250,11 @@ def _labelled(tmp_path: Path, rows: list[tuple[str, str]], suffix: str = ".jsonl
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_evaluate_reports_the_scores_of_the_model(run, model_dir: Path, tmp_path: Path, suffix: str) -> None:  # type: ignore[no-untyped-def]
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-
     from training import load_model
 
-    texts = ([s for s, _ in SENTENCES] + ["The deal is welcome news.", "Nobody wants this accord.", "It rained in the city."]) * 2
+    texts = (
+        [s for s, _ in SENTENCES] + ["The deal is welcome news.", "Nobody wants this accord.", "It rained in the city."]
+    ) * 2
     truth = ([y for _, y in SENTENCES] + ["favor", "against", "neutral"]) * 2
     truth[0], truth[7] = "neutral", "against"  # two rows the model will get wrong
     result = run("evaluate", "--data", str(_labelled(tmp_path, list(zip(texts, truth)), suffix)), "--json")
@@ -284,13 +307,16 @@ def test_evaluate_bad_data_is_one_line(run, tmp_path: Path, content: bytes, mess
 
 def test_evaluate_on_a_saved_dataset_split(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import datasets
-
     from training.dataset import write_info
 
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS))})
     rows = {"text": [s for s, _ in SENTENCES] * 2, "label": [LABELS.index(y) for _, y in SENTENCES] * 2}
-    dsd = datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows, features=features),
-                                "validation": datasets.Dataset.from_dict(rows, features=features)})
+    dsd = datasets.DatasetDict(
+        {
+            "test": datasets.Dataset.from_dict(rows, features=features),
+            "validation": datasets.Dataset.from_dict(rows, features=features),
+        }
+    )
     out = tmp_path / "dataset"
     dsd.save_to_disk(str(out))
     write_info(out, {"fingerprint": "f" * 64})
@@ -348,8 +374,22 @@ def test_the_command_defaults_are_the_library_defaults() -> None:
 
 def test_the_console_command_labels_without_importing_mlflow_or_pydantic(model_dir: Path) -> None:
     # -X importtime lists every module the process imported, on standard error
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "training", "predict", "--model", str(model_dir),
-                           "We support the deal."], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "training",
+            "predict",
+            "--model",
+            str(model_dir),
+            "We support the deal.",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "training.predict" in imported and "sklearn" in imported  # the listing is complete
     assert json.loads(proc.stdout)["label"] in LABELS

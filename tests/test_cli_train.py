@@ -12,15 +12,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import free_port
-from trainkit import make_dataset, save_dataset, small_config
+from training.cli import app
 from typer.testing import CliRunner
 
-from training.cli import app
+from conftest import free_port
+from trainkit import make_dataset, save_dataset, small_config
 
-THREE = [{"name": "dummy", "features": "none", "classifier": "dummy"},
-         {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
-         {"name": "nb-negation", "features": "negation", "classifier": "complement_nb"}]
+THREE = [
+    {"name": "dummy", "features": "none", "classifier": "dummy"},
+    {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
+    {"name": "nb-negation", "features": "negation", "classifier": "complement_nb"},
+]
 
 
 def _setup(tmp: Path, **overrides) -> Path:
@@ -41,10 +43,12 @@ def _one_error_line(result) -> str:
 
 
 def test_help_imports_no_heavy_library() -> None:
-    code = ("import sys; from typer.testing import CliRunner; from training.cli import app; "
-            "r = CliRunner().invoke(app, ['train', '--help']); assert r.exit_code == 0, r.output; "
-            "r = CliRunner().invoke(app, ['compare', '--help']); assert r.exit_code == 0, r.output; "
-            "print(sorted(m for m in ('mlflow', 'sklearn', 'datasets', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys; from typer.testing import CliRunner; from training.cli import app; "
+        "r = CliRunner().invoke(app, ['train', '--help']); assert r.exit_code == 0, r.output; "
+        "r = CliRunner().invoke(app, ['compare', '--help']); assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in ('mlflow', 'sklearn', 'datasets', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -76,8 +80,9 @@ def test_too_few_examples_suggest_fewer_folds(tmp_path: Path, in_tmp_cwd: Path) 
     assert not (tmp_path / "models").exists()
 
 
-def test_unreachable_tracking_server_fails_before_training(tmp_path: Path, in_tmp_cwd: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_tracking_server_fails_before_training(
+    tmp_path: Path, in_tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _setup(tmp_path, tracking={"uri": None})
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     t0 = time.monotonic()
@@ -93,8 +98,9 @@ def test_compare_without_a_store(tmp_path: Path, in_tmp_cwd: Path) -> None:
 
 
 @pytest.mark.slow
-def test_train_then_compare_against_a_real_mlflow_server(tmp_path: Path, in_tmp_cwd: Path, mlflow_server: str,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_then_compare_against_a_real_mlflow_server(
+    tmp_path: Path, in_tmp_cwd: Path, mlflow_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _setup(tmp_path, tracking={"uri": None, "experiment": "cli"})
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     result = CliRunner().invoke(app, ["train", "-c", str(path)])
@@ -133,8 +139,14 @@ def test_interrupt_marks_the_run_killed_and_keeps_the_old_export(tmp_path: Path)
     old = {"old": True, "model_file": "model.skops", "sha256": "0" * 64, "labels": []}  # an earlier export's marker
     (export / "metadata.json").write_text(json.dumps(old), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    proc = subprocess.Popen([sys.executable, "-m", "training", "train", "-c", str(path)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training", "train", "-c", str(path)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = []
     assert proc.stderr is not None
     for line in proc.stderr:

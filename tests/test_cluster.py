@@ -14,24 +14,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
-from teamkit import add_worker, running_cluster, worker_pids
-from trainkit import REPO, make_dataset, save_dataset, small_config
-from typer.testing import CliRunner
-
 from training.cli import app
 from training.cluster import normalize_address
 from training.errors import StanceError
+from typer.testing import CliRunner
+
+from conftest import free_port
+from teamkit import add_worker, running_cluster, worker_pids
+from trainkit import REPO, make_dataset, save_dataset, small_config
 
 # Every kind of task: a search, a forest (which runs joblib inside the task), raw-text and feature candidates.
-CANDIDATES = [{"name": "dummy", "features": "none", "classifier": "dummy"},
-              {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
-              {"name": "forest-word", "features": "word", "classifier": "random_forest",
-               "params": {"n_components": 8, "n_estimators": 10}},
-              {"name": "nb-negation", "features": "negation", "classifier": "complement_nb"}]
+CANDIDATES = [
+    {"name": "dummy", "features": "none", "classifier": "dummy"},
+    {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
+    {
+        "name": "forest-word",
+        "features": "word",
+        "classifier": "random_forest",
+        "params": {"n_components": 8, "n_estimators": 10},
+    },
+    {"name": "nb-negation", "features": "negation", "classifier": "complement_nb"},
+]
 TIMING = ("fit_seconds", "predict_sentences_per_s", "model_size_bytes")  # measured, not computed
-PROBES = ["Riyadh and Tehran agreed to restore full diplomatic relations.", "Protesters rejected any deal.",
-          "The weather in Cairo was mild on Tuesday."]
+PROBES = [
+    "Riyadh and Tehran agreed to restore full diplomatic relations.",
+    "Protesters rejected any deal.",
+    "The weather in Cairo was mild on Tuesday.",
+]
 
 
 def _one_error_line(result: Any) -> str:
@@ -126,7 +135,8 @@ def _killing_a_busy_worker(address: str) -> Iterator[list[int]]:
 
 @pytest.mark.slow
 def test_train_on_the_cluster_gives_the_local_leaderboard_even_when_a_worker_is_killed(
-        local_run: Any, dask_cluster: Any, tmp_path: Path) -> None:
+    local_run: Any, dask_cluster: Any, tmp_path: Path
+) -> None:
     with _killing_a_busy_worker(dask_cluster.address) as killed:
         rows, result = _train(tmp_path, cluster=dask_cluster.address)
     assert killed, "no worker was seen running a task"
@@ -145,21 +155,27 @@ def test_a_worker_that_dies_on_every_try_stops_the_run_and_keeps_the_export(loca
     no_retry = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
     with running_cluster(tmp_path / "dask", workers=1, scheduler_env=no_retry) as cluster:
         # A forest of many trees: a task long enough to be surely running when its worker is killed.
-        slow = [{**c, "params": {"n_components": 8, "n_estimators": 400}} if c["name"] == "forest-word" else c
-                for c in CANDIDATES]
+        slow = [
+            {**c, "params": {"n_components": 8, "n_estimators": 400}} if c["name"] == "forest-word" else c
+            for c in CANDIDATES
+        ]
         with pytest.raises(StanceError) as caught, _killing_a_busy_worker(cluster.address) as killed:
             _train(root, cluster=cluster.address, candidates=slow)
     assert killed
     (line,) = caught.value.problems
     # The one worker held the only copy of the task's input: Dask cancels the task (or, had the input
     # survived, would give up on it after allowed-failures deaths); either is one line.
-    assert ("a Dask worker died on every try of one task" in line or "the Dask cluster lost the work" in line) and \
-        "the previous export and champion were kept" in line
+    assert (
+        "a Dask worker died on every try of one task" in line or "the Dask cluster lost the work" in line
+    ) and "the previous export and champion were kept" in line
     assert {p.name: p.read_bytes() for p in export.iterdir()} == before
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     assert str(client.get_model_version_by_alias("stance-classifier", "champion").version) == "1"
-    runs = client.search_runs([client.get_experiment_by_name("test").experiment_id],
-                              filter_string="tags.`stance.kind` = 'comparison'", order_by=["attributes.start_time"])
+    runs = client.search_runs(
+        [client.get_experiment_by_name("test").experiment_id],
+        filter_string="tags.`stance.kind` = 'comparison'",
+        order_by=["attributes.start_time"],
+    )
     assert [r.info.status for r in runs] == ["FINISHED", "FAILED"]
 
 
@@ -170,7 +186,9 @@ def _hidden_stance(tmp: Path) -> Path:
         "import sys\n"
         f"sys.path[:] = [p for p in sys.path if p.rstrip('/') != {str(REPO)!r}]\n"
         "for name in [m for m in sys.modules if m == 'training' or m.startswith('training.')]:\n"
-        "    del sys.modules[name]\n", encoding="utf-8")
+        "    del sys.modules[name]\n",
+        encoding="utf-8",
+    )
     return script
 
 
@@ -184,9 +202,11 @@ def _other_stance(tmp: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_workers_without_stance_or_with_another_version_are_refused_before_any_work(tmp_path: Path,
-                                                                                    in_tmp_cwd: Path) -> None:
+def test_workers_without_stance_or_with_another_version_are_refused_before_any_work(
+    tmp_path: Path, in_tmp_cwd: Path
+) -> None:
     from training.predict_io import PredictOptions, run_predict
+
     from predictkit import export
 
     with running_cluster(tmp_path / "dask", workers=0) as cluster:
@@ -223,16 +243,18 @@ def _sentences(n: int) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
-def test_predict_on_the_cluster_writes_the_local_bytes(local_run: Any, dask_cluster: Any, tmp_path: Path,
-                                                      in_tmp_cwd: Path, suffix: str) -> None:
+def test_predict_on_the_cluster_writes_the_local_bytes(
+    local_run: Any, dask_cluster: Any, tmp_path: Path, in_tmp_cwd: Path, suffix: str
+) -> None:
     big = tmp_path / "big.txt"
     big.write_text(_sentences(5000), encoding="utf-8")
     model = str(local_run[1])
     outputs = {}
     for name, where in (("local", ["--jobs", "1"]), ("cluster", ["--cluster", dask_cluster.address])):
         out = tmp_path / f"{name}{suffix}"
-        result = CliRunner().invoke(app, ["predict", "--model", model, "--input", str(big), "--output", str(out),
-                                          "--batch-size", "400", *where])
+        result = CliRunner().invoke(
+            app, ["predict", "--model", model, "--input", str(big), "--output", str(out), "--batch-size", "400", *where]
+        )
         assert result.exit_code == 0, result.output
         outputs[name] = out.read_bytes()
     assert "on the Dask cluster" in result.output and "labelled 5000 sentences" in result.output
@@ -240,8 +262,9 @@ def test_predict_on_the_cluster_writes_the_local_bytes(local_run: Any, dask_clus
 
 
 @pytest.mark.slow
-def test_predict_a_folder_of_documents_on_the_cluster(local_run: Any, dask_cluster: Any, tmp_path: Path,
-                                                      in_tmp_cwd: Path) -> None:
+def test_predict_a_folder_of_documents_on_the_cluster(
+    local_run: Any, dask_cluster: Any, tmp_path: Path, in_tmp_cwd: Path
+) -> None:
     docs = tmp_path / "docs"
     (docs / "more").mkdir(parents=True)
     text = _sentences(300).replace("\n\n", "\n").replace("\n", " ")
@@ -251,14 +274,41 @@ def test_predict_a_folder_of_documents_on_the_cluster(local_run: Any, dask_clust
     outputs = {}
     for name, where in (("local", ["--jobs", "1"]), ("cluster", ["--cluster", dask_cluster.address])):
         out = tmp_path / f"{name}.jsonl"
-        result = CliRunner().invoke(app, ["predict", "--model", str(local_run[1]), "--input", str(docs), "--documents",
-                                          "--output", str(out), "--batch-size", "50", *where])
+        result = CliRunner().invoke(
+            app,
+            [
+                "predict",
+                "--model",
+                str(local_run[1]),
+                "--input",
+                str(docs),
+                "--documents",
+                "--output",
+                str(out),
+                "--batch-size",
+                "50",
+                *where,
+            ],
+        )
         assert result.exit_code == 0, result.output
         outputs[name] = out.read_bytes()
     assert "from 3 documents" in result.output
     rows = [json.loads(line) for line in outputs["local"].decode().splitlines()]
     assert len({r["doc_id"] for r in rows}) == 3 and len(rows) > 100
     assert outputs["cluster"] == outputs["local"]
-    line = _one_error_line(CliRunner().invoke(app, ["predict", "--model", str(local_run[1]), "--input", str(docs),
-                                                     "--documents", "--output", str(docs / "out.jsonl")]))
+    line = _one_error_line(
+        CliRunner().invoke(
+            app,
+            [
+                "predict",
+                "--model",
+                str(local_run[1]),
+                "--input",
+                str(docs),
+                "--documents",
+                "--output",
+                str(docs / "out.jsonl"),
+            ],
+        )
+    )
     assert "inside the input folder" in line

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from training.config import DatasetConfig, config_hash, flatten, load_config
 from training.errors import StanceError
 
@@ -56,8 +55,13 @@ def test_hash_does_not_depend_on_the_interpreter_hash_seed() -> None:
 
     code = "from training.config import DatasetConfig, config_hash, load_config; print(config_hash(load_config('configs/dataset.yaml', DatasetConfig)))"
     hashes = {
-        subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": seed},
-                       capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         for seed in ("1", "2", "3")
     }
     assert len(hashes) == 1

@@ -3,7 +3,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from training.config import DatasetConfig, ReaderConfig
 from training.corpus import decode, html_to_text, list_documents, read_file, read_folder, read_hf
 from training.errors import StanceError
@@ -44,7 +43,9 @@ def test_folder_reading_all_formats_and_ids(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Alpha. Beta.", encoding="utf-8")
     (tmp_path / "sub" / "b.md").write_text("# Title\n\nGamma.", encoding="utf-8")
     (tmp_path / "c.html").write_text("<p>Delta.</p>", encoding="utf-8")
-    (tmp_path / "d.jsonl").write_text(json.dumps({"id": "r1", "text": "Epsilon."}) + "\n\n" + json.dumps({"text": "Zeta."}) + "\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"id": "r1", "text": "Epsilon."}) + "\n\n" + json.dumps({"text": "Zeta."}) + "\n", encoding="utf-8"
+    )
     (tmp_path / "e.csv").write_text("id,text\nx,Eta.\n,Theta.\n", encoding="utf-8")
     (tmp_path / "a.gold.jsonl").write_text("{}\n", encoding="utf-8")
     (tmp_path / "metadata.csv").write_text("id\n", encoding="utf-8")

@@ -6,16 +6,26 @@ from training.learning_curve import summarize
 
 
 def _result(margin_end: float) -> dict[str, Any]:
-    curves = {"random": {1: [(2, 0.4), (4, 0.5)], 2: [(2, 0.42), (4, 0.5)]},
-              "margin": {1: [(2, 0.45), (4, margin_end)], 2: [(2, 0.47), (4, margin_end)]}}
-    return {"pool": 4, "test": 2, "full_score": 0.5, "curves": curves, "summary": summarize(curves, 0.5, 0.01),
-            "options": {"model": "m", "initial": 2, "step": 2, "seeds": [1, 2], "per_doc": 5, "tolerance": 0.01}}
+    curves = {
+        "random": {1: [(2, 0.4), (4, 0.5)], 2: [(2, 0.42), (4, 0.5)]},
+        "margin": {1: [(2, 0.45), (4, margin_end)], 2: [(2, 0.47), (4, margin_end)]},
+    }
+    return {
+        "pool": 4,
+        "test": 2,
+        "full_score": 0.5,
+        "curves": curves,
+        "summary": summarize(curves, 0.5, 0.01),
+        "options": {"model": "m", "initial": 2, "step": 2, "seeds": [1, 2], "per_doc": 5, "tolerance": 0.01},
+    }
 
 
 def test_the_verdict_follows_the_numbers() -> None:
     ahead = verdict(_result(0.5))
     assert ahead[0] == "- Area above random beyond the seeds' spread: **yes** for margin (gap +0.0250, spread 0.0000)."
-    assert ahead[1].startswith("- Within 0.01 of the full-data score with at most half the labels: **no** (margin: 4 (100%)")
+    assert ahead[1].startswith(
+        "- Within 0.01 of the full-data score with at most half the labels: **no** (margin: 4 (100%)"
+    )
     text = markdown(_result(0.5), "stance learning-curve", "c.png")
     assert "| margin | 0.4800 ± 0.0071 | +0.0250 ± 0.0000 (2/2 seeds ahead) | 4 (100%) | 4, 4 |" in text
 

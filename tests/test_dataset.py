@@ -2,14 +2,16 @@ import json
 from pathlib import Path
 
 import pytest
-from seedkit import DOCS, make_seeds
-
 from training.config import DatasetConfig, SplitConfig, load_config
 from training.dataset import build_dataset, load_built, split_documents
 from training.errors import StanceError
 
+from seedkit import DOCS, make_seeds
+
 # The shipped lexicons with larger held-out shares, so a nine-document corpus fills every split.
-CFG = load_config("configs/dataset.yaml", DatasetConfig).model_copy(update={"split": SplitConfig(validation=0.2, test=0.2)})
+CFG = load_config("configs/dataset.yaml", DatasetConfig).model_copy(
+    update={"split": SplitConfig(validation=0.2, test=0.2)}
+)
 
 
 @pytest.fixture()
@@ -41,7 +43,11 @@ def test_build_joins_gold_weak_labels_the_rest_and_saves_card(seeds: Path, tmp_p
     card = (tmp_path / "ds" / "README.md").read_text(encoding="utf-8")
     assert result.fingerprint in card and "Cohen's kappa **1.000**" in card and "| favor_cue |" in card
     docs_per_split = [{r["doc_id"] for r in dd[s]} for s in dd]
-    assert not (docs_per_split[0] & docs_per_split[1] or docs_per_split[0] & docs_per_split[2] or docs_per_split[1] & docs_per_split[2])
+    assert not (
+        docs_per_split[0] & docs_per_split[1]
+        or docs_per_split[0] & docs_per_split[2]
+        or docs_per_split[1] & docs_per_split[2]
+    )
 
 
 def test_fingerprint_is_stable_and_sensitive(seeds: Path, tmp_path: Path) -> None:
@@ -100,16 +106,19 @@ def test_fingerprint_is_the_same_in_fresh_processes(seeds: Path, tmp_path: Path)
     prints = set()
     for hash_seed in ("1", "2"):
         out = tmp_path / f"ds{hash_seed}"
-        subprocess.run([sys.executable, "-m", "training", "build-dataset", "--seeds", str(seeds), "--out", str(out)],
-                       env={**os.environ, "PYTHONHASHSEED": hash_seed}, capture_output=True, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "training", "build-dataset", "--seeds", str(seeds), "--out", str(out)],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            check=True,
+        )
         prints.add(load_built(out)[1]["fingerprint"])
     assert len(prints) == 1
 
 
 def test_chunk_size_does_not_change_the_dataset(seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import datasets
-
-    import training.dataset as dataset
+    from training import dataset
 
     whole = build_dataset(CFG, seeds=seeds, out=tmp_path / "whole")
     # Chunks of two sentences: every document straddles chunk boundaries.
@@ -122,20 +131,37 @@ def test_chunk_size_does_not_change_the_dataset(seeds: Path, tmp_path: Path, mon
     assert {s: a[s].to_dict() for s in a} == {s: b[s].to_dict() for s in b}
     # Scratch files of the build (spilled sentences and band keys) are gone.
     assert sorted(p.name for p in (tmp_path / "small").iterdir()) == [
-        "README.md", "dataset_dict.json", "lf_analysis.csv", "stance_dataset.json", "test", "train", "validation"]
+        "README.md",
+        "dataset_dict.json",
+        "lf_analysis.csv",
+        "stance_dataset.json",
+        "test",
+        "train",
+        "validation",
+    ]
     assert not list(tmp_path.glob(".small*"))
 
 
 def test_split_files_match_what_datasets_itself_saves(seeds: Path, tmp_path: Path) -> None:
     import datasets
-
     from training.dataset import _features
 
     build_dataset(CFG, seeds=seeds, out=tmp_path / "ds")
     features = _features()
     reference = tmp_path / "reference"
-    row = {"text": ["x"], "label": [0], "doc_id": ["d"], "sentence_index": [0], "start": [0], "end": [1], "label_source": ["gold"],
-           "confidence": [1.0], "episode": [""], "register": [""], "duplicates": [[]]}
+    row = {
+        "text": ["x"],
+        "label": [0],
+        "doc_id": ["d"],
+        "sentence_index": [0],
+        "start": [0],
+        "end": [1],
+        "label_source": ["gold"],
+        "confidence": [1.0],
+        "episode": [""],
+        "register": [""],
+        "duplicates": [[]],
+    }
     datasets.Dataset.from_dict(row, features=features).save_to_disk(str(reference))
     for name in ("state.json", "dataset_info.json"):
         ours = json.loads((tmp_path / "ds" / "train" / name).read_text(encoding="utf-8"))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from training.cli import METRICS, PLOTS
 from training.config import DatasetConfig, load_config
 from training.train_config import TrainConfig
@@ -21,7 +20,17 @@ ROOT = Path(__file__).resolve().parents[1]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
 DATASET = load_config(ROOT / "configs/dataset.yaml", DatasetConfig)
 TRAIN = load_config(ROOT / "configs/train.yaml", TrainConfig)
-PATH_OPTIONS = {"--config", "--seeds", "--out", "--dataset", "--export-dir", "--model", "--data", "--metrics", "--plots"}
+PATH_OPTIONS = {
+    "--config",
+    "--seeds",
+    "--out",
+    "--dataset",
+    "--export-dir",
+    "--model",
+    "--data",
+    "--metrics",
+    "--plots",
+}
 
 
 def cmd_paths(stage: str) -> dict[str, str]:
@@ -62,7 +71,7 @@ def test_paths_match_the_configs_and_the_pipeline_defaults() -> None:
 @pytest.mark.parametrize(("stage", "model"), [("build_dataset", DatasetConfig), ("train", TrainConfig)])
 def test_params_name_keys_the_code_reads(stage: str, model: type) -> None:
     (entry,) = DVC[stage]["params"]
-    (path, keys), = entry.items()
+    ((path, keys),) = entry.items()
     data = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
     for key in keys:
         assert key in data, f"{key} missing from {path}"
@@ -70,14 +79,34 @@ def test_params_name_keys_the_code_reads(stage: str, model: type) -> None:
 
 
 def _copy_repo(dst: Path) -> Path:
-    skip = {".venv", ".git", "data", "mlflow.db", "mlruns", "mlartifacts", "metrics", "dvc.lock", ".pytest_cache", "dvc_plots", ".team"}
-    shutil.copytree(ROOT, dst, ignore=lambda d, names: [n for n in names if n in skip or n == "stance-classifier" or n == "__pycache__"])
+    skip = {
+        ".venv",
+        ".git",
+        "data",
+        "mlflow.db",
+        "mlruns",
+        "mlartifacts",
+        "metrics",
+        "dvc.lock",
+        ".pytest_cache",
+        "dvc_plots",
+        ".team",
+    }
+    shutil.copytree(
+        ROOT,
+        dst,
+        ignore=lambda d, names: [n for n in names if n in skip or n == "stance-classifier" or n == "__pycache__"],
+    )
     small = TRAIN.model_dump(mode="json")
     small["cv"] |= {"folds": 3, "repeats": 1}
     small["n_jobs"] = 1
     small["candidates"] = [c for c in small["candidates"] if c["name"] in ("dummy", "rules", "logreg-word")]
     (dst / "configs/train.yaml").write_text(yaml.safe_dump(small, sort_keys=False), encoding="utf-8")
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
+    ):
         subprocess.run(cmd, cwd=dst, check=True)
     return dst
 
@@ -94,7 +123,11 @@ def test_dvc_repro_reproduces_the_pipeline(tmp_path: Path) -> None:
         pytest.fail("dvc is not installed: run `pip install -e '.[dvc]'` (make test does)")
     repo = _copy_repo(tmp_path / "repo")
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"], "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
+    env = {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ["PATH"],
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
+    }
     dvc = str(Path(bin_dir) / "dvc")
     out = _run([dvc, "repro"], repo, env)
     assert "Running stage 'train'" in out
@@ -115,5 +148,16 @@ def test_dvc_repro_reproduces_the_pipeline(tmp_path: Path) -> None:
     assert "Running stage 'train'" in changed and "Running stage 'evaluate'" in changed
 
     # The one-command pipeline on the same configs gives the same numbers.
-    _run([str(Path(bin_dir) / "stance"), "pipeline", "--metrics", str(tmp_path / "pipeline.json"), "--plots", str(tmp_path / "p")], repo, env)
+    _run(
+        [
+            str(Path(bin_dir) / "stance"),
+            "pipeline",
+            "--metrics",
+            str(tmp_path / "pipeline.json"),
+            "--plots",
+            str(tmp_path / "p"),
+        ],
+        repo,
+        env,
+    )
     assert json.loads((tmp_path / "pipeline.json").read_text()) == repro_metrics

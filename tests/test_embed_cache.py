@@ -6,7 +6,6 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-
 from training import embed_cache, encoders
 
 
@@ -78,8 +77,9 @@ def test_foreign_and_damaged_files_are_skipped_never_unpickled(tmp_path: Path) -
     assert len(cache.get(_keys(1))) == 1
 
 
-def test_embed_encodes_each_sentence_once_across_processes_through_the_disk(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embed_encodes_each_sentence_once_across_processes_through_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import numpy as np
 
     calls: list[int] = []

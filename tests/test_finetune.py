@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from training import encoders
 
 pytest.importorskip("transformers")
@@ -21,8 +20,16 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("tiny-encoder")
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=128)).save_pretrained(folder)
+    BertModel(
+        BertConfig(
+            vocab_size=30522,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=128,
+        )
+    ).save_pretrained(folder)
     source = encoders.model_dir("all-MiniLM-L6-v2")
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         shutil.copy(source / name, folder / name)
@@ -42,15 +49,16 @@ def tiny_encoder(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return "tiny"
 
 
-TEXTS = (["Riyadh restored full ties with Damascus.", "Flights between the two capitals resumed."] * 6
-         + ["Ankara refused to normalize relations.", "Protesters rejected any deal with Israel."] * 6
-         + ["The weather was mild on Tuesday.", "The conference started an hour late."] * 6)
+TEXTS = (
+    ["Riyadh restored full ties with Damascus.", "Flights between the two capitals resumed."] * 6
+    + ["Ankara refused to normalize relations.", "Protesters rejected any deal with Israel."] * 6
+    + ["The weather was mild on Tuesday.", "The conference started an hour late."] * 6
+)
 LABELS = ["favor"] * 12 + ["against"] * 12 + ["neutral"] * 12
 
 
 def test_fits_predicts_and_is_reproducible(tiny_encoder: str) -> None:
     import numpy as np
-
     from training import classifiers as reg
 
     params = {"encoder": tiny_encoder, "epochs": 8, "learning_rate": 3e-3, "batch_size": 8, "train_layers": 1}
@@ -66,7 +74,6 @@ def test_fits_predicts_and_is_reproducible(tiny_encoder: str) -> None:
 
 def test_round_trips_through_skops_without_torch_objects(tiny_encoder: str, tmp_path: Path) -> None:
     import numpy as np
-
     from training import classifiers as reg
     from training.persistence import dump_bytes, load_model_file, untrusted_types
 

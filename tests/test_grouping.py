@@ -5,15 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from trainkit import make_dataset, small_config
-
 from training.train import make_splits, prepare, run_comparison
+
+from trainkit import make_dataset, small_config
 
 CANDIDATES = [
     {"name": "dummy", "features": "none", "classifier": "dummy"},
     {"name": "logreg-word", "features": "word", "classifier": "logreg"},
     {"name": "nb-word", "features": "word", "classifier": "complement_nb"},
-    {"name": "logreg-hashing", "features": "embedding", "classifier": "logreg", "feature_params": {"encoder": "hashing"}},
+    {
+        "name": "logreg-hashing",
+        "features": "embedding",
+        "classifier": "logreg",
+        "feature_params": {"encoder": "hashing"},
+    },
 ]
 
 
@@ -23,9 +28,12 @@ def episodic():
     dsd, info = make_dataset(n_docs=24)
     for split in dsd:
         docs = dsd[split]["doc_id"]
-        dsd[split] = dsd[split].remove_columns(["episode", "register"]) \
-            .add_column("episode", [f"ep{int(d[3:]) // 2}" for d in docs]) \
+        dsd[split] = (
+            dsd[split]
+            .remove_columns(["episode", "register"])
+            .add_column("episode", [f"ep{int(d[3:]) // 2}" for d in docs])
             .add_column("register", ["op-ed" if int(d[3:]) % 2 else "news" for d in docs])
+        )
     return prepare(dsd, info, "episodic")
 
 
@@ -50,8 +58,7 @@ def test_episode_splits_never_cut_an_episode(episodic) -> None:
 def compared(episodic, tmp_path_factory):
     out = {}
     for grouping in ("episode", "document"):
-        cfg = small_config(tmp_path_factory.mktemp(grouping), candidates=CANDIDATES,
-                           comparison={"grouping": grouping})
+        cfg = small_config(tmp_path_factory.mktemp(grouping), candidates=CANDIDATES, comparison={"grouping": grouping})
         out[grouping] = run_comparison(cfg, episodic)
     return out
 
@@ -101,5 +108,7 @@ def test_the_fastest_tied_candidate_can_be_chosen(episodic, tmp_path: Path) -> N
     assert champion is max(tied, key=lambda e: e.predict_per_second)
     assert champion.comparison["is_champion"] and sum(e.comparison["is_champion"] for e in entries) == 1
     assert next(e for e in entries if e.comparison["is_best"]).comparison["tied"]
-    best_only = compare(entries, cfg.model_copy(update={"comparison": cfg.comparison.model_copy(update={"choose": "best"})}), 0.25)
+    best_only = compare(
+        entries, cfg.model_copy(update={"comparison": cfg.comparison.model_copy(update={"choose": "best"})}), 0.25
+    )
     assert best_only.comparison["is_best"] and best_only.comparison["is_champion"]

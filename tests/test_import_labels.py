@@ -2,15 +2,15 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-from userkit import DOCS, ORACLE, make_user_docs
-
 from training.cli import app
 from training.config import DatasetConfig, load_config
 from training.errors import StanceError
 from training.import_labels import import_labels, read_labels
 from training.labeling import read_gold
 from training.queue import QueueOptions, build_queue, render
+from typer.testing import CliRunner
+
+from userkit import DOCS, ORACLE, make_user_docs
 
 CFG = load_config("configs/dataset.yaml", DatasetConfig)
 runner = CliRunner()
@@ -27,9 +27,20 @@ def _export(rows: list[dict], path: Path, answer: dict[str, str]) -> Path:
     for i, task in enumerate(tasks):
         task["id"] = i + 1
         choice = answer.get(task["data"]["text"])
-        task["annotations"] = [] if choice is None else [{"id": i + 10, "completed_by": {"email": "ann@example.org"},
-                               "was_cancelled": False, "result": [{"from_name": "stance", "to_name": "text",
-                                                                   "type": "choices", "value": {"choices": [choice]}}]}]
+        task["annotations"] = (
+            []
+            if choice is None
+            else [
+                {
+                    "id": i + 10,
+                    "completed_by": {"email": "ann@example.org"},
+                    "was_cancelled": False,
+                    "result": [
+                        {"from_name": "stance", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}
+                    ],
+                }
+            ]
+        )
     path.write_text(json.dumps(tasks), encoding="utf-8")
     return path
 
@@ -48,31 +59,46 @@ def test_a_label_studio_export_becomes_gold_next_to_each_document(docs: Path, tm
 
 def test_csv_and_jsonl_labels_match_by_document_and_text(docs: Path, tmp_path: Path) -> None:
     text = DOCS["no-thaw-oped"][0][0]
-    (tmp_path / "l.csv").write_text(f'doc_id,text,label\nno-thaw-oped,"{text}",against\nno-thaw-oped,"x",\n', encoding="utf-8")
+    (tmp_path / "l.csv").write_text(
+        f'doc_id,text,label\nno-thaw-oped,"{text}",against\nno-thaw-oped,"x",\n', encoding="utf-8"
+    )
     other = DOCS["gulf-explainer"][1][0]
-    (tmp_path / "l.jsonl").write_text(json.dumps({"text": "  " + other.replace(" ", "  "), "label": "favor"}) + "\n",
-                                      encoding="utf-8")
+    (tmp_path / "l.jsonl").write_text(
+        json.dumps({"text": "  " + other.replace(" ", "  "), "label": "favor"}) + "\n", encoding="utf-8"
+    )
     assert [lab.label for lab in read_labels(tmp_path / "l.csv")] == ["against"]
     result = import_labels([tmp_path / "l.csv", tmp_path / "l.jsonl"], docs, CFG)
     assert result["written"] == 2
-    written = [json.loads(line) for line in (docs / "gulf-explainer.gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    written = [
+        json.loads(line) for line in (docs / "gulf-explainer.gold.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert written == [{"text": other, "label": "favor", "doc_id": "gulf-explainer"}]
 
 
 def test_every_bad_label_is_listed_and_nothing_is_written(docs: Path, tmp_path: Path) -> None:
     good, contested = DOCS["border-reopens"][0][0], DOCS["border-reopens"][1][0]
     labels = tmp_path / "l.jsonl"
-    labels.write_text("".join(json.dumps(r) + "\n" for r in [
-        {"doc_id": "border-reopens", "text": good, "label": "favor"},
-        {"doc_id": "border-reopens", "text": contested, "label": "positive"},
-        {"doc_id": "border-reopens", "text": "A sentence nobody wrote.", "label": "favor"},
-        {"doc_id": "border-reopens", "text": contested, "label": "favor"},
-        {"doc_id": "border-reopens", "text": contested, "label": "neutral"},
-    ]), encoding="utf-8")
+    labels.write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in [
+                {"doc_id": "border-reopens", "text": good, "label": "favor"},
+                {"doc_id": "border-reopens", "text": contested, "label": "positive"},
+                {"doc_id": "border-reopens", "text": "A sentence nobody wrote.", "label": "favor"},
+                {"doc_id": "border-reopens", "text": contested, "label": "favor"},
+                {"doc_id": "border-reopens", "text": contested, "label": "neutral"},
+            ]
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(StanceError) as err:
         import_labels([labels], docs, CFG)
     assert [p.split(":")[0] for p in err.value.problems] == [
-        "unknown label 'positive'", "matches no sentence", "conflicting labels", "nothing was written"]
+        "unknown label 'positive'",
+        "matches no sentence",
+        "conflicting labels",
+        "nothing was written",
+    ]
     assert not list(docs.glob("*.gold.jsonl"))
     result = import_labels([labels], docs, CFG, skip_bad=True)
     assert result["written"] == 1 and len(result["problems"]) == 3
@@ -81,9 +107,13 @@ def test_every_bad_label_is_listed_and_nothing_is_written(docs: Path, tmp_path: 
 
 def test_existing_gold_wins_unless_replace(docs: Path, tmp_path: Path) -> None:
     text = DOCS["border-reopens"][4][0]
-    (docs / "border-reopens.gold.jsonl").write_text(json.dumps({"text": text, "label": "favor", "note": "x"}) + "\n", encoding="utf-8")
+    (docs / "border-reopens.gold.jsonl").write_text(
+        json.dumps({"text": text, "label": "favor", "note": "x"}) + "\n", encoding="utf-8"
+    )
     labels = tmp_path / "fix.jsonl"
-    labels.write_text(json.dumps({"doc_id": "border-reopens", "text": text, "label": "neutral"}) + "\n", encoding="utf-8")
+    labels.write_text(
+        json.dumps({"doc_id": "border-reopens", "text": text, "label": "neutral"}) + "\n", encoding="utf-8"
+    )
     with pytest.raises(StanceError, match=r"already says favor, .*fix\.jsonl:1 says neutral .*pass --replace"):
         import_labels([labels], docs, CFG)
     import_labels([labels], docs, CFG, replace=True)
@@ -97,7 +127,8 @@ def test_a_label_studio_file_from_another_project_is_one_line(docs: Path, tmp_pa
     assert result.exit_code == 1
     assert [line for line in result.output.splitlines() if line] == [
         f"error: not a stance Label Studio export: {foreign} (its tasks lack data.doc_id and data.text; "
-        "export the project that was created from a `stance queue --format labelstudio` file)"]
+        "export the project that was created from a `stance queue --format labelstudio` file)"
+    ]
     rows = build_queue(QueueOptions(docs, 1, tmp_path / "q.json", model="rules"), CFG)
     tasks = json.loads(_export(rows, tmp_path / "e.json", {rows[0]["text"]: "favor"}).read_text(encoding="utf-8"))
     tasks[0]["annotations"][0]["result"][0]["from_name"] = "sentiment"

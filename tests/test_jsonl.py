@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from training import jsonl
 from training.errors import StanceError
 
@@ -13,8 +12,10 @@ def test_blank_lines_come_back_as_none_and_values_keep_their_line_numbers() -> N
 
 
 def test_a_malformed_line_names_file_and_line() -> None:
-    with pytest.raises(StanceError, match=r"^malformed JSON: data/x\.jsonl:2: Expecting value \(fix or remove that line\)$"):
-        list(jsonl.objects("{\"a\": 1}\nnot json\n", "data/x.jsonl"))
+    with pytest.raises(
+        StanceError, match=r"^malformed JSON: data/x\.jsonl:2: Expecting value \(fix or remove that line\)$"
+    ):
+        list(jsonl.objects('{"a": 1}\nnot json\n', "data/x.jsonl"))
 
 
 def test_read_utf8_skips_a_bom_and_names_a_bad_byte(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from training.config import DatasetConfig, ReaderConfig, load_config
 from training.errors import StanceError
 from training.label_model import fit_dawid_skene, majority_vote
@@ -19,7 +18,6 @@ from training.labeling import (
     read_gold,
     weak_labels,
 )
-
 from training.rules import RuleClassifier
 
 LEX = load_config("configs/dataset.yaml", DatasetConfig).labeling
@@ -94,7 +92,9 @@ def write_gold(root: Path, name: str, rows: list[object]) -> Path:
 
 def test_gold_errors_name_file_and_line(tmp_path: Path) -> None:
     reader = ReaderConfig()
-    write_gold(tmp_path, "a.gold.jsonl", [{"text": "One.", "label": "favor"}, {"text": "Two.", "label": "pro"}, "{oops"])
+    write_gold(
+        tmp_path, "a.gold.jsonl", [{"text": "One.", "label": "favor"}, {"text": "Two.", "label": "pro"}, "{oops"]
+    )
     with pytest.raises(StanceError) as err:
         read_gold(tmp_path, reader)
     assert any("unknown label 'pro'" in p and "a.gold.jsonl:2" in p for p in err.value.problems)
@@ -104,7 +104,9 @@ def test_gold_errors_name_file_and_line(tmp_path: Path) -> None:
 def test_conflicting_gold_labels_are_listed(tmp_path: Path) -> None:
     write_gold(tmp_path, "a.gold.jsonl", [{"text": "One.", "label": "favor"}, {"text": "One.", "label": "against"}])
     rows = read_gold(tmp_path, ReaderConfig())
-    with pytest.raises(StanceError, match=r"conflicting gold labels: .*a\.gold\.jsonl:1 says favor, .*a\.gold\.jsonl:2 says against"):
+    with pytest.raises(
+        StanceError, match=r"conflicting gold labels: .*a\.gold\.jsonl:1 says favor, .*a\.gold\.jsonl:2 says against"
+    ):
         index_gold(rows)
 
 
@@ -114,10 +116,16 @@ def test_dawid_skene_on_distinct_patterns_equals_the_fit_on_every_row() -> None:
     rng = np.random.default_rng(3)
     truth = rng.integers(0, 3, 400)
     # Six functions that vote the true class, a wrong one, or abstain, at different rates.
-    votes = np.where(rng.random((400, 6)) < 0.5, -1, np.where(rng.random((400, 6)) < 0.8, truth[:, None], rng.integers(0, 3, (400, 6))))
+    votes = np.where(
+        rng.random((400, 6)) < 0.5,
+        -1,
+        np.where(rng.random((400, 6)) < 0.8, truth[:, None], rng.integers(0, 3, (400, 6))),
+    )
     patterns, inverse, counts = np.unique(votes, axis=0, return_inverse=True, return_counts=True)
     assert len(patterns) < len(votes)
     rows = fit_dawid_skene(votes, 3, 50)
     weighted = fit_dawid_skene(patterns, 3, 50, weights=counts)
     np.testing.assert_allclose(weighted.priors, rows.priors, rtol=1e-9)
-    np.testing.assert_allclose(weighted.predict_proba(patterns)[inverse.reshape(-1)], rows.predict_proba(votes), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        weighted.predict_proba(patterns)[inverse.reshape(-1)], rows.predict_proba(votes), rtol=1e-9, atol=1e-12
+    )

@@ -1,12 +1,12 @@
 from pathlib import Path
 
 import pytest
-from trainkit import make_dataset, save_dataset
-from typer.testing import CliRunner
-
 from training.cli import app
 from training.errors import StanceError
 from training.learning_curve import CurveOptions, area, labels_to_reach, simulate, summarize
+from typer.testing import CliRunner
+
+from trainkit import make_dataset, save_dataset
 
 runner = CliRunner()
 
@@ -24,8 +24,10 @@ def test_area_is_the_mean_height_and_reach_the_first_count_at_target() -> None:
 
 
 def test_summary_pairs_each_seed_with_random() -> None:
-    curves = {"random": {1: [(10, 0.2), (20, 0.4)], 2: [(10, 0.3), (20, 0.5)]},
-              "margin": {1: [(10, 0.2), (20, 0.6)], 2: [(10, 0.3), (20, 0.5)]}}
+    curves = {
+        "random": {1: [(10, 0.2), (20, 0.4)], 2: [(10, 0.3), (20, 0.5)]},
+        "margin": {1: [(10, 0.2), (20, 0.6)], 2: [(10, 0.3), (20, 0.5)]},
+    }
     summary = summarize(curves, full=0.6, tolerance=0.01)
     margin = summary["strategies"]["margin"]
     assert margin["gap_mean"] == pytest.approx(0.05) and margin["wins"] == 1 and margin["reach_per_seed"] == [20, None]
@@ -49,8 +51,26 @@ def test_the_command_writes_the_report_chart_and_mlflow_run(dataset: Path, tmp_p
 
     out = tmp_path / "docs" / "curve.md"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    result = runner.invoke(app, ["learning-curve", "--data", str(dataset), "--strategies", "random,margin-diverse",
-                                 "--seeds", "2", "--step", "20", "--initial", "12", "--out", str(out), "--tracking-uri", uri])
+    result = runner.invoke(
+        app,
+        [
+            "learning-curve",
+            "--data",
+            str(dataset),
+            "--strategies",
+            "random,margin-diverse",
+            "--seeds",
+            "2",
+            "--step",
+            "20",
+            "--initial",
+            "12",
+            "--out",
+            str(out),
+            "--tracking-uri",
+            uri,
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "| margin-diverse |" in text and "![learning curves](curve.png)" in text
@@ -67,5 +87,7 @@ def test_unknown_strategies_and_a_missing_baseline_are_refused(dataset: Path) ->
     with pytest.raises(StanceError) as err:
         simulate(CurveOptions(dataset, strategies=("margin", "bald"), step=0))
     assert [p.split(" (")[0] for p in err.value.problems] == [
-        "unknown strategy 'bald'", "the strategies must include random", "invalid --step 0 or --initial 100"]
-
+        "unknown strategy 'bald'",
+        "the strategies must include random",
+        "invalid --step 0 or --initial 100",
+    ]

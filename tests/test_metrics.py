@@ -7,7 +7,6 @@ import random
 import warnings
 
 import pytest
-
 from training import metrics
 from training.config import LABELS
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from training import persistence
 from training.classifiers import CLASSIFIERS, FEATURES, assemble, build_classifier, build_features
 from training.config import LABELS
@@ -75,8 +74,10 @@ def test_every_registered_classifier_round_trips_through_an_export(name: str, tm
 
 @pytest.mark.parametrize("name", sorted(n for n in FEATURES if n != "none"))
 def test_every_feature_extractor_saves_with_trusted_types_only(name: str, tmp_path: Path) -> None:
-    model = assemble(build_features(name, {"min_df": 1} if name in ("char", "word_char") else {}),
-                     build_classifier("logreg", {}, seed=0)).fit(TEXTS, LABELS_Y)
+    model = assemble(
+        build_features(name, {"min_df": 1} if name in ("char", "word_char") else {}),
+        build_classifier("logreg", {}, seed=0),
+    ).fit(TEXTS, LABELS_Y)
     path = save_model_file(model, tmp_path / "m.skops")
     assert untrusted_types(path) == []
     assert list(load_model_file(path).predict(TEXTS)) == list(model.predict(TEXTS))
@@ -106,7 +107,7 @@ def _find(node: Any, cls: str) -> dict[str, Any]:
     raise AssertionError(f"no {cls} in schema")
 
 
-PAYLOAD = '''
+PAYLOAD = """
 from pathlib import Path
 Path({marker!r}).write_text("module imported")
 
@@ -117,7 +118,7 @@ class Boom:
 
     def __setstate__(self, state):
         Path({marker!r}).write_text("state set")
-'''
+"""
 
 
 def foreign_class_file(model: Any, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
@@ -156,8 +157,12 @@ def test_a_function_hidden_under_an_unknown_key_is_refused(logreg: Any, tmp_path
 
     def hide(schema: Any) -> Any:
         # skops would never read this key; our check still sees the type it names
-        schema["content"]["extra"] = {"__module__": "os", "__class__": "system", "__loader__": "FunctionNode",
-                                      "content": {"module_path": "os", "function": "system"}}
+        schema["content"]["extra"] = {
+            "__module__": "os",
+            "__class__": "system",
+            "__loader__": "FunctionNode",
+            "content": {"module_path": "os", "function": "system"},
+        }
         return schema
 
     _rewrite_schema(good, bad, hide)
@@ -184,7 +189,9 @@ def test_a_tampered_model_file_is_refused(logreg: Any, tmp_path: Path) -> None:
     out = write_export(logreg, tmp_path / "export", {}, "# card\n")
     other = _model("complement_nb")
     save_model_file(other, out / "model.skops")  # a valid skops file, but not the exported one
-    with pytest.raises(StanceError, match=r"model file was modified: .*model\.skops has sha256 .* metadata\.json records"):
+    with pytest.raises(
+        StanceError, match=r"model file was modified: .*model\.skops has sha256 .* metadata\.json records"
+    ):
         read_export(out)
     data = bytearray((out / "model.skops").read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -201,11 +208,15 @@ def test_a_failed_export_leaves_the_previous_one_intact(logreg: Any, tmp_path: P
         # the extra file is written after the model inside the temporary directory
         write_export(_model("complement_nb"), target, {"version": 2}, "# two\n", extra_files={"plot.png": "not bytes"})  # type: ignore[dict-item]
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
-    assert sorted(p.name for p in target.parent.iterdir() if p.name != ".stance-classifier.lock") == ["stance-classifier"]
+    assert sorted(p.name for p in target.parent.iterdir() if p.name != ".stance-classifier.lock") == [
+        "stance-classifier"
+    ]
     write_export(_model("complement_nb"), target, {"version": 2}, "# two\n", extra_files={"plot.png": b"png"})
     _, meta = read_export(target)
     assert meta["version"] == 2 and (target / "plot.png").read_bytes() == b"png"
-    assert sorted(p.name for p in target.parent.iterdir() if p.name != ".stance-classifier.lock") == ["stance-classifier"]
+    assert sorted(p.name for p in target.parent.iterdir() if p.name != ".stance-classifier.lock") == [
+        "stance-classifier"
+    ]
 
 
 def test_an_unfitted_model_is_not_exported(tmp_path: Path) -> None:
@@ -229,8 +240,10 @@ def test_integer_classes_are_named_by_label_id(tmp_path: Path) -> None:
         (lambda d: None, r"model not found: .*missing"),
         (lambda d: d.mkdir(), r"incomplete model export: .*metadata\.json is missing"),
         (lambda d: (d.mkdir(), (d / "metadata.json").write_text("{", encoding="utf-8")), r"unreadable model metadata"),
-        (lambda d: (d.mkdir(), (d / "metadata.json").write_text('{"sha256": "00"}', encoding="utf-8")),
-         r"incomplete model export: .*model\.skops is missing"),
+        (
+            lambda d: (d.mkdir(), (d / "metadata.json").write_text('{"sha256": "00"}', encoding="utf-8")),
+            r"incomplete model export: .*model\.skops is missing",
+        ),
     ],
 )
 def test_broken_exports_are_reported_in_one_line(setup: Any, message: str, tmp_path: Path) -> None:
@@ -254,7 +267,6 @@ def test_a_file_that_is_not_a_skops_archive_is_refused(tmp_path: Path) -> None:
 
 def test_an_export_lock_held_elsewhere_times_out_with_one_line(tmp_path: Path) -> None:
     from filelock import FileLock
-
     from training.persistence import _export_lock
 
     target = tmp_path / "export"
@@ -266,7 +278,9 @@ def test_an_export_lock_held_elsewhere_times_out_with_one_line(tmp_path: Path) -
 def test_only_folders_with_export_metadata_are_exports(tmp_path: Path) -> None:
     from training.persistence import is_export
 
-    (tmp_path / "metadata.json").write_text('{"model_file": "model.skops", "sha256": "ab", "labels": []}', encoding="utf-8")
+    (tmp_path / "metadata.json").write_text(
+        '{"model_file": "model.skops", "sha256": "ab", "labels": []}', encoding="utf-8"
+    )
     other = tmp_path / "other"
     other.mkdir()
     (other / "metadata.json").write_text('{"title": "my notes"}', encoding="utf-8")

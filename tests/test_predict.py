@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from predictkit import LABELS_Y, TEXTS, export, register, train
-
 import training
 from training.classifiers import CLASSIFIERS
 from training.config import LABELS
 from training.errors import StanceError
 from training.predict import StanceModel, is_mlflow_uri, load_model
 from training.predict_io import PredictOptions, check_utf8, decoded_lines, run_predict
+
+from predictkit import LABELS_Y, TEXTS, export, register, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,11 @@ def test_load_model_returns_labels_and_probabilities_in_canonical_order(export_d
     assert isinstance(model, StanceModel)
     assert model.labels == LABELS  # favor, against, neutral, whatever order the classifier uses
     raw = model.estimator
-    sentences = ["We support the deal and welcome the ties.", "They oppose normalization.", "The meeting was on Tuesday."]
+    sentences = [
+        "We support the deal and welcome the ties.",
+        "They oppose normalization.",
+        "The meeting was on Tuesday.",
+    ]
     probs = model.predict_proba(sentences)
     assert [list(p) for p in probs] == [list(LABELS)] * 3
     expected = raw.predict_proba(sentences)
@@ -72,7 +76,6 @@ def test_every_registered_classifier_serves_through_the_api(name: str, tmp_path:
 
 def test_a_model_without_predict_proba_gets_softmax_scores(tmp_path: Path) -> None:
     from sklearn.svm import LinearSVC
-
     from training.classifiers import assemble, build_features
 
     fitted = assemble(build_features("word", {}), LinearSVC(random_state=0)).fit(TEXTS, LABELS_Y)
@@ -162,12 +165,23 @@ def _line_by_line_error(data: bytes) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("data", [
-    b"fine\nlines\n", b"", b"no newline at the end", "caf\u00e9\n\u00e9t\u00e9\n".encode(),
-    b"ok\ncaf\xe9 au lait\nmore\n", b"ok\n\xe2\x82\n", b"ok\nends in half a character \xe2\x82",
-    codecs.BOM_UTF8 + b"bom then bad \xff\n", codecs.BOM_UTF8 + "caf\u00e9\n".encode(), "utf-16\n".encode("utf-16"),
-    b"a\r\nb\r\n\xed\xa0\x80 a surrogate\n", ("x" * 37 + "\n") * 50 + "\u20ac".encode()[:2].decode("latin-1") + "\n",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"fine\nlines\n",
+        b"",
+        b"no newline at the end",
+        "caf\u00e9\n\u00e9t\u00e9\n".encode(),
+        b"ok\ncaf\xe9 au lait\nmore\n",
+        b"ok\n\xe2\x82\n",
+        b"ok\nends in half a character \xe2\x82",
+        codecs.BOM_UTF8 + b"bom then bad \xff\n",
+        codecs.BOM_UTF8 + "caf\u00e9\n".encode(),
+        "utf-16\n".encode("utf-16"),
+        b"a\r\nb\r\n\xed\xa0\x80 a surrogate\n",
+        ("x" * 37 + "\n") * 50 + "\u20ac".encode()[:2].decode("latin-1") + "\n",
+    ],
+)
 @pytest.mark.parametrize("chunk_size", [1, 5, 64, 1 << 20])
 def test_the_chunked_utf8_check_refuses_what_the_line_reader_refuses(data: bytes | str, chunk_size: int) -> None:
     raw = data.encode("latin-1") if isinstance(data, str) else data
@@ -234,7 +248,9 @@ def test_registered_model_serves_through_pyfunc(registered: dict[str, Any], monk
     fitted = registered["fitted"]
     assert list(got.columns) == ["label", "favor", "against", "neutral"]
     assert got["label"].tolist() == list(fitted.predict(TEXTS[:3]))
-    expected = pd.DataFrame(fitted.predict_proba(TEXTS[:3]), columns=list(fitted.classes_))[["favor", "against", "neutral"]]
+    expected = pd.DataFrame(fitted.predict_proba(TEXTS[:3]), columns=list(fitted.classes_))[
+        ["favor", "against", "neutral"]
+    ]
     np.testing.assert_allclose(got[["favor", "against", "neutral"]].to_numpy(), expected.to_numpy(), atol=1e-12)
     # The scikit-learn flavor is still there for code that wants the pipeline itself.
     assert served.metadata.flavors["sklearn"]["serialization_format"] == "skops"
@@ -256,22 +272,25 @@ def test_a_pickled_mlflow_model_is_refused(registered: dict[str, Any]) -> None:
 
 
 def test_an_unknown_registered_model_is_one_line(registered: dict[str, Any]) -> None:
-    with pytest.raises(StanceError, match=r"cannot fetch MLflow model models:/no-such-model@champion: .*tracking store sqlite"):
+    with pytest.raises(
+        StanceError, match=r"cannot fetch MLflow model models:/no-such-model@champion: .*tracking store sqlite"
+    ):
         load_model("models:/no-such-model@champion")
 
 
 def test_evaluate_log_links_the_run_to_the_registered_model(registered: dict[str, Any], tmp_path: Path) -> None:
     import mlflow
-
     from training.evaluate import evaluate_model
     from training.train_config import TrackingConfig
 
     data = tmp_path / "gold.jsonl"
-    data.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(TEXTS[:18], LABELS_Y[:18])),
-                    encoding="utf-8")
+    data.write_text(
+        "".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(TEXTS[:18], LABELS_Y[:18])), encoding="utf-8"
+    )
     store = registered["tracking_uri"]  # the model's own store: its logged model gets the metrics too
-    report = evaluate_model(data, "models:/stance-classifier@champion",
-                            tracking=TrackingConfig(uri=store, experiment="evaluations"))
+    report = evaluate_model(
+        data, "models:/stance-classifier@champion", tracking=TrackingConfig(uri=store, experiment="evaluations")
+    )
     client = mlflow.MlflowClient(store)
     run = client.get_run(report["mlflow_run_id"])
     assert run.data.tags["stance.kind"] == "evaluation"
@@ -282,8 +301,9 @@ def test_evaluate_log_links_the_run_to_the_registered_model(registered: dict[str
     assert run.data.metrics["favor_recall"] == pytest.approx(report["per_class"]["favor"]["recall"], abs=1e-12)
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert names == {"evaluation.json", "confusion_matrix.png"}
-    linked = {m.key: m.value for m in client.get_logged_model(registered["model_id"]).metrics
-              if m.run_id == run.info.run_id}
+    linked = {
+        m.key: m.value for m in client.get_logged_model(registered["model_id"]).metrics if m.run_id == run.info.run_id
+    }
     assert linked["macro_f1"] == pytest.approx(report["macro_f1"], abs=1e-12)
 
 
@@ -296,20 +316,41 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_registered_model_answers_over_http_with_mlflow_models_serve(registered: dict[str, Any], tmp_path: Path) -> None:
+def test_registered_model_answers_over_http_with_mlflow_models_serve(
+    registered: dict[str, Any], tmp_path: Path
+) -> None:
     import signal
     import time
     import urllib.request
 
     port = _free_port()
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-           "MLFLOW_TRACKING_URI": registered["tracking_uri"]}
+    env = {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "MLFLOW_TRACKING_URI": registered["tracking_uri"],
+    }
     env.pop("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", None)  # not needed: our loader checks the types
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([str(Path(bin_dir) / "mlflow"), "models", "serve", "-m", "models:/stance-classifier@champion",
-                             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(Path(bin_dir) / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/stance-classifier@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         for _ in range(300):  # the server imports mlflow and loads the model first
             try:
@@ -319,8 +360,9 @@ def test_registered_model_answers_over_http_with_mlflow_models_serve(registered:
                 assert proc.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")
                 time.sleep(1)
         body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [[t] for t in TEXTS[:3]]}}).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=60) as resp:
             answer = json.loads(resp.read())
     finally:

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from training.processes import sigterm_as_interrupt, watch_parent
 
 # The middle process forks a worker that watches it, prints the worker's pid, then dies by SIGKILL.

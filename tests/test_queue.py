@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
-from predictkit import export
-from userkit import DOCS, ORACLE, make_user_docs
-
 from training.config import DatasetConfig, load_config
 from training.errors import StanceError
 from training.queue import QueueOptions, build_queue, output_format, read_queue, render, write_queue
+
+from predictkit import export
+from userkit import DOCS, ORACLE, make_user_docs
 
 CFG = load_config("configs/dataset.yaml", DatasetConfig)
 
@@ -23,12 +23,13 @@ def test_a_queue_from_the_rules_spreads_over_documents_with_context(docs: Path, 
     rows = build_queue(QueueOptions(docs, k=9, out=tmp_path / "q.jsonl", model="rules", per_doc=3), CFG)
     assert len(rows) == 9 and [r["rank"] for r in rows] == list(range(1, 10))
     assert sorted({r["doc_id"] for r in rows}) == sorted(DOCS) and all(
-        sum(r["doc_id"] == d for r in rows) == 3 for d in DOCS)
+        sum(r["doc_id"] == d for r in rows) == 3 for d in DOCS
+    )
     first = rows[0]
     sentences = [s for s, _ in DOCS[first["doc_id"]]]
     at = first["sentence_index"]
-    assert first["text"] == sentences[at] and first["before"] == sentences[max(0, at - 2):at]
-    assert first["after"] == sentences[at + 1:at + 3] and first["id"] == f"{first['doc_id']}#{at}"
+    assert first["text"] == sentences[at] and first["before"] == sentences[max(0, at - 2) : at]
+    assert first["after"] == sentences[at + 1 : at + 3] and first["id"] == f"{first['doc_id']}#{at}"
     assert first["guess"] == max(first["probabilities"], key=first["probabilities"].get)
     assert sum(first["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert rows[0]["uncertainty"] >= max(r["uncertainty"] for r in rows[3:]) - 1e-9
@@ -37,7 +38,8 @@ def test_a_queue_from_the_rules_spreads_over_documents_with_context(docs: Path, 
 def test_sentences_with_gold_are_left_out_and_a_model_scores_the_rest(docs: Path, tmp_path: Path) -> None:
     labelled = [s for s, _ in DOCS["gulf-explainer"]]
     (docs / "gulf-explainer.gold.jsonl").write_text(
-        "".join(json.dumps({"text": s, "label": ORACLE[s]}) + "\n" for s in labelled), encoding="utf-8")
+        "".join(json.dumps({"text": s, "label": ORACLE[s]}) + "\n" for s in labelled), encoding="utf-8"
+    )
     model = export(tmp_path / "model")
     rows = build_queue(QueueOptions(docs, k=40, out=tmp_path / "q.jsonl", model=str(model), per_doc=None), CFG)
     assert len(rows) == 40 - len(labelled) and "gulf-explainer" not in {r["doc_id"] for r in rows}
@@ -67,14 +69,20 @@ def test_bad_options_and_inputs_are_one_line_each(docs: Path, tmp_path: Path) ->
         build_queue(QueueOptions(docs, 5, docs / "q.jsonl", model="rules"), CFG)
     with pytest.raises(StanceError) as err:
         build_queue(QueueOptions(docs, 0, tmp_path / "q.jsonl", model="rules", measure="gini", format="xml"), CFG)
-    assert [p.split(" (")[0] for p in err.value.problems] == ["invalid --k 0", "unknown --by 'gini'", "unknown --format 'xml'"]
+    assert [p.split(" (")[0] for p in err.value.problems] == [
+        "invalid --k 0",
+        "unknown --by 'gini'",
+        "unknown --format 'xml'",
+    ]
     with pytest.raises(StanceError, match=r"model not found: .*absent .*start with --model rules"):
         build_queue(QueueOptions(docs, 5, tmp_path / "q.jsonl", model=str(tmp_path / "absent")), CFG)
 
 
 def test_a_queue_edited_into_invalid_json_is_named_with_its_line(tmp_path: Path) -> None:
     queue = tmp_path / "q.jsonl"
-    queue.write_text('{"doc_id": "a", "sentence_index": 0, "text": "One."}\n{"doc_id": "a", "text": "Two.",\n', encoding="utf-8")
+    queue.write_text(
+        '{"doc_id": "a", "sentence_index": 0, "text": "One."}\n{"doc_id": "a", "text": "Two.",\n', encoding="utf-8"
+    )
     with pytest.raises(StanceError, match=r"malformed JSON: .*q\.jsonl:2"):
         read_queue(queue)
     queue.write_text('{"doc_id": "a", "sentence_index": "zero", "text": "One."}\n', encoding="utf-8")
@@ -88,14 +96,14 @@ def test_a_queue_edited_into_invalid_json_is_named_with_its_line(tmp_path: Path)
 
 
 def test_the_command_from_an_empty_folder_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
     from training.cli import app
+    from typer.testing import CliRunner
 
     (tmp_path / "news").mkdir()
     out = tmp_path / "q.jsonl"
     result = CliRunner().invoke(app, ["queue", str(tmp_path / "news"), "--model", "rules", "--out", str(out)])
     assert result.exit_code == 1
     assert [line for line in result.output.splitlines() if line] == [
-        f"error: no documents in {tmp_path / 'news'} (add files ending in .txt, .md, .html, .htm, .jsonl, .csv)"]
+        f"error: no documents in {tmp_path / 'news'} (add files ending in .txt, .md, .html, .htm, .jsonl, .csv)"
+    ]
     assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "news"]

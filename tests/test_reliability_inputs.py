@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from reliakit import invoke, jsonl, one_error, project, run_statuses, snapshot, train_config
 from seedkit import make_seeds
 
@@ -72,13 +73,16 @@ def test_an_edited_split_state_is_refused(trained: Path, damaged: Path) -> None:
     _evaluate_refused(trained, damaged, "was changed")
 
 
-@pytest.mark.parametrize("content, match", [
-    ("{not json", "invalid dataset info"),
-    ('{"fingerprint": NaN, "files": {}}', "NaN is not valid JSON"),
-    ("[1, 2]", "lacks its fingerprint"),
-    ('{"fingerprint": "abc"}', "lacks its fingerprint or file digests"),
-    (b"\xff\xfe\x00", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("{not json", "invalid dataset info"),
+        ('{"fingerprint": NaN, "files": {}}', "NaN is not valid JSON"),
+        ("[1, 2]", "lacks its fingerprint"),
+        ('{"fingerprint": "abc"}', "lacks its fingerprint or file digests"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+    ],
+)
 def test_an_invalid_dataset_info_is_refused(trained: Path, damaged: Path, content: str | bytes, match: str) -> None:
     info = damaged / "stance_dataset.json"
     info.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -93,8 +97,9 @@ def test_a_dataset_folder_without_info_is_refused(trained: Path, damaged: Path) 
 def test_files_added_to_a_dataset_later_are_ignored(trained: Path, damaged: Path) -> None:
     (damaged / "notes.txt").write_text("checked by hand\n", encoding="utf-8")
     # the train split: evaluation needs at least 15 sentences (one per confidence bin)
-    res = invoke("evaluate", "--data", str(damaged), "--split", "train", "--model", str(trained.joinpath(*EXPORT)),
-                 "--json")
+    res = invoke(
+        "evaluate", "--data", str(damaged), "--split", "train", "--model", str(trained.joinpath(*EXPORT)), "--json"
+    )
     assert res.exit_code == 0, res.output
 
 
@@ -117,8 +122,10 @@ def test_a_file_with_a_shift_jis_name_is_refused_with_the_offset(tmp_path: Path)
 
 def test_genuine_cp1252_prose_is_read(tmp_path: Path) -> None:
     seeds = make_seeds(tmp_path / "seeds")
-    prose = ("Le ministre a déclaré que l’ambassade rouvrirait «bientôt». Les négociations à Genève ont repris "
-             "après l’été. Über die Rückkehr der Botschafter wird später entschieden.\n")
+    prose = (
+        "Le ministre a déclaré que l’ambassade rouvrirait «bientôt». Les négociations à Genève ont repris "
+        "après l’été. Über die Rückkehr der Botschafter wird später entschieden.\n"
+    )
     (seeds / "x02.txt").write_bytes(prose.encode("cp1252"))
     res = _build(seeds, tmp_path / "ds")
     assert res.exit_code == 0, res.output
@@ -132,8 +139,10 @@ def test_genuine_cp1252_prose_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize("encoding", ["cp1251", "gbk"])
 def test_other_legacy_encodings_are_refused(tmp_path: Path, encoding: str) -> None:
     seeds = make_seeds(tmp_path / "seeds")
-    text = {"cp1251": "Министр иностранных дел заявил о восстановлении отношений.",
-            "gbk": "外交部发言人说两国将恢复外交关系。"}[encoding]
+    text = {
+        "cp1251": "Министр иностранных дел заявил о восстановлении отношений.",
+        "gbk": "外交部发言人说两国将恢复外交关系。",
+    }[encoding]
     (seeds / "x02.txt").write_bytes(f"Reports from the capital. {text}\n".encode(encoding))
     res = _build(seeds, tmp_path / "ds")
     assert res.exit_code == 1
@@ -142,8 +151,9 @@ def test_other_legacy_encodings_are_refused(tmp_path: Path, encoding: str) -> No
 
 def test_control_characters_never_reach_the_dataset(tmp_path: Path) -> None:
     seeds = make_seeds(tmp_path / "seeds")
-    (seeds / "x02.txt").write_text("Cairo\x07 and Ankara named\x1b ambassadors. The talks\x00 ran late.\n".replace("\x00", ""),
-                                   encoding="utf-8")
+    (seeds / "x02.txt").write_text(
+        "Cairo\x07 and Ankara named\x1b ambassadors. The talks\x00 ran late.\n".replace("\x00", ""), encoding="utf-8"
+    )
     jsonl(seeds / "x03.jsonl", [{"id": "r1", "text": "Doha and Manama\u0008 resumed flights.\u009b Officials met."}])
     res = _build(seeds, tmp_path / "ds")
     assert res.exit_code == 0, res.output
@@ -181,8 +191,10 @@ def test_a_non_utf8_gold_file_is_one_line(tmp_path: Path) -> None:
 
 def test_nan_in_a_gold_file_is_refused(tmp_path: Path) -> None:
     seeds = make_seeds(tmp_path / "seeds")
-    (seeds / "d01.gold.jsonl").write_text('{"text": "Riyadh and Tehran agreed to reopen embassies.", "label": "favor", '
-                                          '"confidence": NaN}\n', encoding="utf-8")
+    (seeds / "d01.gold.jsonl").write_text(
+        '{"text": "Riyadh and Tehran agreed to reopen embassies.", "label": "favor", "confidence": NaN}\n',
+        encoding="utf-8",
+    )
     res = _build(seeds, tmp_path / "ds")
     assert res.exit_code == 1
     one_error(res.stderr, "NaN is not valid JSON")
@@ -249,21 +261,38 @@ def test_jobs_beyond_the_cores_are_capped_with_a_warning(trained: Path, tmp_path
 
     big = tmp_path / "in.txt"
     big.write_text("Ankara and Yerevan agreed to open the border.\n" * 50, encoding="utf-8")
-    res = invoke("predict", "--model", str(trained.joinpath(*EXPORT)), "--input", str(big), "--output",
-                 str(tmp_path / "out.jsonl"), "--jobs", "1000", "--batch-size", "5")
+    res = invoke(
+        "predict",
+        "--model",
+        str(trained.joinpath(*EXPORT)),
+        "--input",
+        str(big),
+        "--output",
+        str(tmp_path / "out.jsonl"),
+        "--jobs",
+        "1000",
+        "--batch-size",
+        "5",
+    )
     assert res.exit_code == 0, res.output
     assert f"warning: --jobs 1000 is more than the {usable_cores()} usable cores" in res.stderr
     assert len((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == 50
 
 
-@pytest.mark.parametrize("args, match", [
-    (("predict", "--model", "/nonexistent/model", "A sentence."), "model not found"),
-    (("predict", "--batch-size", "0", "A sentence."), "invalid --batch-size 0"),
-    (("predict", "--jobs", "0", "A sentence."), "invalid --jobs 0"),
-    (("evaluate", "--data", "/nonexistent/data.jsonl"), "not found"),
-    (("build-dataset", "--seeds", "/nonexistent/seeds", "--out", "/tmp/stance-never-written"), "/nonexistent/seeds"),
-    (("train", "--dataset", "/nonexistent/dataset"), "dataset not found"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("predict", "--model", "/nonexistent/model", "A sentence."), "model not found"),
+        (("predict", "--batch-size", "0", "A sentence."), "invalid --batch-size 0"),
+        (("predict", "--jobs", "0", "A sentence."), "invalid --jobs 0"),
+        (("evaluate", "--data", "/nonexistent/data.jsonl"), "not found"),
+        (
+            ("build-dataset", "--seeds", "/nonexistent/seeds", "--out", "/tmp/stance-never-written"),
+            "/nonexistent/seeds",
+        ),
+        (("train", "--dataset", "/nonexistent/dataset"), "dataset not found"),
+    ],
+)
 def test_missing_inputs_and_bad_numbers_are_one_line(args: tuple[str, ...], match: str) -> None:
     res = invoke(*args)
     assert res.exit_code == 1

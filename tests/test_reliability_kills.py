@@ -15,14 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from reliakit import REPO, one_error, project, run, run_statuses, snapshot, train_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")]
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", "from training.cli import main; main()", *args], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from training.cli import main; main()", *args],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _children(pid: int) -> set[int]:
@@ -62,13 +68,26 @@ def _kill(proc: subprocess.Popen[str], sig: int) -> set[int]:
 def test_train_killed_hard_leaves_no_worker_and_the_next_train_closes_its_runs(tmp_path: Path) -> None:
     root = project(tmp_path / "p")
     before = snapshot(root / "models")
-    slow = train_config(root, n_jobs=2, candidates=[
-        {"name": "logreg-word", "features": "word", "classifier": "logreg"},
-        {"name": "forest", "features": "word", "classifier": "random_forest",
-         "params": {"n_components": 8, "n_estimators": 3000}},
-        {"name": "forest-b", "features": "char", "classifier": "random_forest",
-         "params": {"n_components": 8, "n_estimators": 3000}}],
-        tracking={"uri": f"sqlite:///{root / 'mlflow.db'}", "experiment": "reliability", "log_models": "all"})
+    slow = train_config(
+        root,
+        n_jobs=2,
+        candidates=[
+            {"name": "logreg-word", "features": "word", "classifier": "logreg"},
+            {
+                "name": "forest",
+                "features": "word",
+                "classifier": "random_forest",
+                "params": {"n_components": 8, "n_estimators": 3000},
+            },
+            {
+                "name": "forest-b",
+                "features": "char",
+                "classifier": "random_forest",
+                "params": {"n_components": 8, "n_estimators": 3000},
+            },
+        ],
+        tracking={"uri": f"sqlite:///{root / 'mlflow.db'}", "experiment": "reliability", "log_models": "all"},
+    )
     proc = _start("train", "--config", str(slow))
     _wait_for(lambda: "RUNNING" in run_statuses(root) and len(_children(proc.pid)) >= 2)
     workers = _kill(proc, signal.SIGKILL)
@@ -90,14 +109,27 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def big_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("kills-in") / "big.txt"
-    lines = [f"Delegation {i} from Ankara met officials in Yerevan to discuss reopening the border." for i in range(400_000)]
+    lines = [
+        f"Delegation {i} from Ankara met officials in Yerevan to discuss reopening the border." for i in range(400_000)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
 def _predict(trained: Path, big: Path, out: Path) -> subprocess.Popen[str]:
-    return _start("predict", "--model", str(trained / "models" / "stance-classifier"), "--input", str(big),
-                  "--output", str(out), "--jobs", "2", "--batch-size", "512")
+    return _start(
+        "predict",
+        "--model",
+        str(trained / "models" / "stance-classifier"),
+        "--input",
+        str(big),
+        "--output",
+        str(out),
+        "--jobs",
+        "2",
+        "--batch-size",
+        "512",
+    )
 
 
 def _temps(folder: Path) -> list[Path]:
@@ -105,7 +137,8 @@ def _temps(folder: Path) -> list[Path]:
 
 
 def test_predict_killed_hard_ends_its_workers_and_the_next_run_removes_the_temp_file(
-        trained: Path, big_input: Path, tmp_path: Path) -> None:
+    trained: Path, big_input: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("earlier\n", encoding="utf-8")
     proc = _predict(trained, big_input, out)
@@ -115,14 +148,16 @@ def test_predict_killed_hard_ends_its_workers_and_the_next_run_removes_the_temp_
     assert out.read_text(encoding="utf-8") == "earlier\n" and _temps(tmp_path)
     small = tmp_path / "small.txt"
     small.write_text("Ankara and Yerevan agreed to open the border.\n", encoding="utf-8")
-    done = run("predict", "--model", str(trained / "models" / "stance-classifier"), "--input", str(small),
-               "--output", str(out))
+    done = run(
+        "predict", "--model", str(trained / "models" / "stance-classifier"), "--input", str(small), "--output", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert not _temps(tmp_path) and '"label"' in out.read_text(encoding="utf-8")
 
 
-def test_predict_terminated_cleans_up_and_keeps_the_earlier_output(trained: Path, big_input: Path,
-                                                                    tmp_path: Path) -> None:
+def test_predict_terminated_cleans_up_and_keeps_the_earlier_output(
+    trained: Path, big_input: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("earlier\n", encoding="utf-8")
     proc = _predict(trained, big_input, out)

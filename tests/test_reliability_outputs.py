@@ -13,8 +13,20 @@ import threading
 from pathlib import Path
 
 import pytest
-from reliakit import (REPO, can_mount, champion_version, invoke, one_error, project, run, run_statuses, small_tmpfs,
-                      snapshot, train_config)
+
+from reliakit import (
+    REPO,
+    can_mount,
+    champion_version,
+    invoke,
+    one_error,
+    project,
+    run,
+    run_statuses,
+    small_tmpfs,
+    snapshot,
+    train_config,
+)
 from seedkit import make_seeds
 
 
@@ -132,8 +144,15 @@ def test_export_dir_at_a_regular_file_is_refused(trained: Path, tmp_path: Path) 
 
 
 def _predict_to(trained: Path, output: str, *extra: str) -> object:
-    return invoke("predict", "--model", str(trained / "models" / "stance-classifier"), "--output", output,
-                  "Riyadh reopened its embassy in Damascus.", *extra)
+    return invoke(
+        "predict",
+        "--model",
+        str(trained / "models" / "stance-classifier"),
+        "--output",
+        output,
+        "Riyadh reopened its embassy in Damascus.",
+        *extra,
+    )
 
 
 def test_output_dev_null_stays_a_device(trained: Path) -> None:
@@ -207,8 +226,9 @@ def test_output_under_proc_is_one_line(trained: Path) -> None:
 
 def test_standard_output_on_a_full_device_is_one_line(trained: Path) -> None:
     with open("/dev/full", "w") as full:
-        done = run("predict", "--model", str(trained / "models" / "stance-classifier"), "A sentence to label.",
-                   stdout=full)
+        done = run(
+            "predict", "--model", str(trained / "models" / "stance-classifier"), "A sentence to label.", stdout=full
+        )
     assert done.returncode == 1
     one_error(done.stderr, "no space left")
 
@@ -230,8 +250,17 @@ def test_predict_on_a_full_disk_keeps_the_earlier_output(trained: Path, tmp_path
         out.write_text("earlier\n", encoding="utf-8")
         big = tmp_path / "big.txt"
         big.write_text("Ankara and Yerevan agreed to open the border.\n" * 4000, encoding="utf-8")
-        res = invoke("predict", "--model", str(trained / "models" / "stance-classifier"), "--input", str(big),
-                     "--output", str(out), "--jobs", "1")
+        res = invoke(
+            "predict",
+            "--model",
+            str(trained / "models" / "stance-classifier"),
+            "--input",
+            str(big),
+            "--output",
+            str(out),
+            "--jobs",
+            "1",
+        )
         assert res.exit_code == 1
         one_error(res.stderr, "no space left")
         assert out.read_text(encoding="utf-8") == "earlier\n"
@@ -265,7 +294,8 @@ def test_export_on_a_full_disk_leaves_the_alias_and_closes_the_run(tmp_path: Pat
 
 
 def test_python_dash_m_reports_usage_errors_in_one_line() -> None:
-    done = subprocess.run([sys.executable, "-m", "training", "predict", "--batch-size", "many"], cwd=REPO,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "training", "predict", "--batch-size", "many"], cwd=REPO, capture_output=True, text=True
+    )
     assert done.returncode == 2
     one_error(done.stderr, "Invalid value for '--batch-size'")

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from predictkit import SENTENCES, export
-from typer.testing import CliRunner
-
 from training import selective
 from training.cli import app
 from training.errors import StanceError
+from typer.testing import CliRunner
+
+from predictkit import SENTENCES, export
 
 # Input order is scrambled on purpose: by top probability the rows are 1 (0.9, right), 3 (0.8,
 # wrong), 0 (0.6, right), 2 (0.5, wrong).
@@ -23,8 +23,12 @@ PROBA = [[0.6, 0.3, 0.1], [0.05, 0.9, 0.05], [0.5, 0.2, 0.3], [0.1, 0.8, 0.1]]
 def test_scores_at_coverage_keep_the_most_confident_rows() -> None:
     rows = {r["coverage"]: r for r in selective.at_coverage(Y, PRED, PROBA)}
     assert [(c, r["n"], r["threshold"], r["accuracy"]) for c, r in rows.items()] == [
-        (1.0, 4.0, 0.5, 0.5), (0.9, 4.0, 0.5, 0.5), (0.8, 3.0, 0.6, pytest.approx(2 / 3)),
-        (0.7, 3.0, 0.6, pytest.approx(2 / 3)), (0.5, 2.0, 0.8, 0.5)]
+        (1.0, 4.0, 0.5, 0.5),
+        (0.9, 4.0, 0.5, 0.5),
+        (0.8, 3.0, 0.6, pytest.approx(2 / 3)),
+        (0.7, 3.0, 0.6, pytest.approx(2 / 3)),
+        (0.5, 2.0, 0.8, 0.5),
+    ]
     # Half coverage keeps rows 1 and 3: against right, favor called against; only 'against' scores (2/3).
     assert rows[0.5]["macro_f1"] == pytest.approx((2 / 3) / 3)
 
@@ -35,7 +39,12 @@ def test_area_under_the_risk_coverage_curve_by_hand() -> None:
 
 
 def test_the_smallest_threshold_reaching_an_accuracy() -> None:
-    assert selective.threshold_for(Y, PRED, PROBA, 1.0) == {"threshold": 0.9, "accuracy": 1.0, "coverage": 0.25, "n": 1.0}
+    assert selective.threshold_for(Y, PRED, PROBA, 1.0) == {
+        "threshold": 0.9,
+        "accuracy": 1.0,
+        "coverage": 0.25,
+        "n": 1.0,
+    }
     got = selective.threshold_for(Y, PRED, PROBA, 0.6)
     assert got is not None and (got["threshold"], got["coverage"]) == (0.6, 0.75)
     assert selective.threshold_for(Y, PRED, PROBA, 0.5)["threshold"] == 0.5  # type: ignore[index]
@@ -76,8 +85,19 @@ def test_evaluate_json_has_calibration_and_risk_coverage(model_dir: Path, tmp_pa
 
     rows = SENTENCES * 2
     rows[0] = (rows[0][0], "neutral")  # one row the model gets wrong
-    result = CliRunner().invoke(app, ["evaluate", "--data", str(_gold(tmp_path, rows)), "--model", str(model_dir),
-                                      "--json", "--target-accuracy", "0.99"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--data",
+            str(_gold(tmp_path, rows)),
+            "--model",
+            str(model_dir),
+            "--json",
+            "--target-accuracy",
+            "0.99",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     texts, truth = [t for t, _ in rows], [y for _, y in rows]
@@ -90,20 +110,25 @@ def test_evaluate_json_has_calibration_and_risk_coverage(model_dir: Path, tmp_pa
     assert rc["at_coverage"][0]["accuracy"] == pytest.approx(report["accuracy"])
     assert rc["aurc"] == pytest.approx(selective.aurc(truth, pred, proba))
     assert rc["target_threshold"] == selective.threshold_for(truth, pred, proba, 0.99)
-    text = CliRunner().invoke(app, ["evaluate", "--data", str(_gold(tmp_path, rows)), "--model", str(model_dir),
-                                    "--target-accuracy", "0.99"])
+    text = CliRunner().invoke(
+        app, ["evaluate", "--data", str(_gold(tmp_path, rows)), "--model", str(model_dir), "--target-accuracy", "0.99"]
+    )
     assert "area under the risk-coverage curve" in text.stdout and "accuracy 0.99" in text.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--target-accuracy", "0"], r"error: invalid value for --target-accuracy: 0.0"),
-    (["--target-accuracy", "1.2"], r"error: invalid value for --target-accuracy: 1.2"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target-accuracy", "0"], r"error: invalid value for --target-accuracy: 0.0"),
+        (["--target-accuracy", "1.2"], r"error: invalid value for --target-accuracy: 1.2"),
+    ],
+)
 def test_evaluate_bad_target_is_one_line(model_dir: Path, tmp_path: Path, args: list[str], message: str) -> None:
     import re
 
-    result = CliRunner().invoke(app, ["evaluate", "--data", str(_gold(tmp_path, SENTENCES * 2)), "--model",
-                                      str(model_dir), *args])
+    result = CliRunner().invoke(
+        app, ["evaluate", "--data", str(_gold(tmp_path, SENTENCES * 2)), "--model", str(model_dir), *args]
+    )
     assert result.exit_code == 1 and re.match(message, result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -117,12 +142,13 @@ def test_evaluate_refuses_data_smaller_than_the_bins(model_dir: Path, tmp_path: 
 
 def test_a_too_small_dataset_split_is_named_with_its_split(model_dir: Path, tmp_path: Path) -> None:
     import datasets
-
     from training.config import LABELS
 
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS))})
     rows = {"text": [s for s, _ in SENTENCES], "label": [LABELS.index(y) for _, y in SENTENCES]}
-    datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows, features=features)}).save_to_disk(str(tmp_path / "ds"))
+    datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows, features=features)}).save_to_disk(
+        str(tmp_path / "ds")
+    )
     from training.dataset import write_info
 
     write_info(tmp_path / "ds", {"fingerprint": "f" * 64})

@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-
 from training.config import LABELS, DatasetConfig, load_config
 from training.corpus import list_documents, read_file
 from training.dataset import build_dataset, load_built, read_agreement
@@ -176,7 +175,11 @@ def test_no_author_note_is_left_in_the_seed_sentences() -> None:
     left = []
     for path in list_documents(SEEDS, CFG.reader):
         for doc in read_file(path, SEEDS, CFG.reader):
-            left += [(path.name, s.text) for s in segment(doc.text, CFG.cleaning, CFG.segmentation, doc.markdown) if AUTHOR_NOTE.search(s.text)]
+            left += [
+                (path.name, s.text)
+                for s in segment(doc.text, CFG.cleaning, CFG.segmentation, doc.markdown)
+                if AUTHOR_NOTE.search(s.text)
+            ]
     assert left == []
 
 
@@ -198,7 +201,11 @@ def test_no_two_documents_share_a_template() -> None:
     clashes = []
     for path in list_documents(SEEDS, CFG.reader):
         for doc in read_file(path, SEEDS, CFG.reader):
-            words = [w.lower() for s in segment(doc.text, CFG.cleaning, CFG.segmentation, doc.markdown) for w in WORD.findall(s.text)]
+            words = [
+                w.lower()
+                for s in segment(doc.text, CFG.cleaning, CFG.segmentation, doc.markdown)
+                for w in WORD.findall(s.text)
+            ]
             keys = {("dateline tag", " ".join(tag.lower().split())) for tag in DATELINE_TAG.findall(doc.text)}
             if words:
                 keys |= {("opening", " ".join(words[:6])), ("closing", " ".join(words[-6:]))}
@@ -212,7 +219,11 @@ def test_no_two_documents_share_a_template() -> None:
 def test_the_corpus_v2_documents_were_labelled_twice_with_kappa_above_0_8() -> None:
     from sklearn.metrics import cohen_kappa_score
 
-    rows = [json.loads(line) for line in (SEEDS / "agreement.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (SEEDS / "agreement.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     v2 = [r for r in rows if r["doc_id"][:3].isdigit() and int(r["doc_id"][:3]) >= 100]
     assert len(v2) >= 600
     assert cohen_kappa_score([r["first"] for r in v2], [r["second"] for r in v2]) >= 0.8

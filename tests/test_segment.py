@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from training.config import DatasetConfig
 from training.segment import content_blocks, segment
 
@@ -17,7 +16,10 @@ def cut(text: str) -> list[str]:
     ("text", "expected"),
     [
         ("The U.S. and the U.N. met. Gen. Smith said no.", ["The U.S. and the U.N. met.", "Gen. Smith said no."]),
-        ("Dr. Jones cited No. 5 on Jan. 5 at 3.5 percent. It passed.", ["Dr. Jones cited No. 5 on Jan. 5 at 3.5 percent.", "It passed."]),
+        (
+            "Dr. Jones cited No. 5 on Jan. 5 at 3.5 percent. It passed.",
+            ["Dr. Jones cited No. 5 on Jan. 5 at 3.5 percent.", "It passed."],
+        ),
         ("He met John F. Kennedy there. They left.", ["He met John F. Kennedy there.", "They left."]),
         ('"We will not go," he said. "Never!" The end?', ['"We will not go," he said.', '"Never!"', "The end?"]),
         ("They talked (briefly). Then they left.", ["They talked (briefly).", "Then they left."]),
@@ -56,7 +58,12 @@ def test_furniture_rules_and_dateline() -> None:
 def test_hard_wrapped_lines_are_joined_and_markdown_prefixes_dropped() -> None:
     text = "# A title\n\nThe envoy said the talks\nwould resume soon. Others\ndisagreed.\n- A list item here.\n"
     spans = segment(text, CFG.cleaning, CFG.segmentation, markdown=True)
-    assert [s.text for s in spans] == ["A title", "The envoy said the talks would resume soon.", "Others disagreed.", "A list item here."]
+    assert [s.text for s in spans] == [
+        "A title",
+        "The envoy said the talks would resume soon.",
+        "Others disagreed.",
+        "A list item here.",
+    ]
 
 
 def test_blocks_skip_empty_and_furniture_lines() -> None:
@@ -68,8 +75,12 @@ def _seed_text() -> str:
     """Sentences of some seed documents (no page furniture), on one line."""
     import json
 
-    rows = [json.loads(line) for p in sorted(Path("seeds").glob("0[0-4]*.gold.jsonl"))
-            for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for p in sorted(Path("seeds").glob("0[0-4]*.gold.jsonl"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return " ".join(r["text"] for r in rows) + " "
 
 

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from training.selection import Embedding, cold_start, embed, select, uncertainty
 
 
@@ -38,10 +37,16 @@ def test_select_spreads_the_batch_over_clusters_and_caps_documents() -> None:
 
 
 def test_select_skips_near_duplicates_and_cold_start_needs_no_model() -> None:
-    texts = ["Riyadh reopened its embassy in Damascus today.", "Riyadh reopened its embassy in Damascus today!",
-             "Protesters rejected the deal in Rabat.", "The weather was mild in Amman."]
+    texts = [
+        "Riyadh reopened its embassy in Damascus today.",
+        "Riyadh reopened its embassy in Damascus today!",
+        "Protesters rejected the deal in Rabat.",
+        "The weather was mild in Amman.",
+    ]
     emb = embed(texts, seed=1)
-    picked = [i for i, _ in select(np.array([1.0, 0.99, 0.5, 0.4]), emb, ["a", "b", "c", "d"], k=2, seed=1, pool_factor=2)]
+    picked = [
+        i for i, _ in select(np.array([1.0, 0.99, 0.5, 0.4]), emb, ["a", "b", "c", "d"], k=2, seed=1, pool_factor=2)
+    ]
     assert picked[0] == 0 and 1 not in picked
     first = cold_start(emb, ["a", "b", "c", "d"], k=3, seed=1)
     assert len(first) == 3 and len({c for _, c in first}) == 3

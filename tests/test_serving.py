@@ -5,21 +5,24 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from predictkit import LABELS_Y, TEXTS, train
-from test_persistence import foreign_class_file
-
 from training.errors import StanceError
 from training.persistence import TRUSTED_TYPES, save_model_file
 from training.serving import _load_pyfunc
+
+from predictkit import LABELS_Y, TEXTS, train
+from test_persistence import foreign_class_file
 
 
 def _mlflow_folder(folder: Path, model_file: Path, trusted: list[str], fmt: str = "skops") -> Path:
     """The two files of an MLflow model folder that the loader reads, as MLflow writes them."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.skops").write_bytes(model_file.read_bytes())
-    spec = {"flavors": {
-        "sklearn": {"pickled_model": "model.skops", "serialization_format": fmt, "skops_trusted_types": trusted},
-        "python_function": {"loader_module": "training.serving", "model_path": "model.skops"}}}
+    spec = {
+        "flavors": {
+            "sklearn": {"pickled_model": "model.skops", "serialization_format": fmt, "skops_trusted_types": trusted},
+            "python_function": {"loader_module": "training.serving", "model_path": "model.skops"},
+        }
+    }
     (folder / "MLmodel").write_text(yaml.safe_dump(spec), encoding="utf-8")
     return folder
 
@@ -32,8 +35,11 @@ def test_served_predictions_carry_the_label_and_named_probabilities(tmp_path: Pa
     assert list(got.columns) == ["label", "favor", "against", "neutral"]
     assert got["label"].tolist() == list(fitted.predict(TEXTS[:4])) == LABELS_Y[:4]
     expected = pd.DataFrame(fitted.predict_proba(TEXTS[:4]), columns=list(fitted.classes_))
-    np.testing.assert_allclose(got[["favor", "against", "neutral"]].to_numpy(),
-                               expected[["favor", "against", "neutral"]].to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        got[["favor", "against", "neutral"]].to_numpy(),
+        expected[["favor", "against", "neutral"]].to_numpy(),
+        atol=1e-12,
+    )
     # A bare list of sentences, and a one-column frame under another name, are read the same way.
     assert served.predict(TEXTS[:4])["label"].tolist() == LABELS_Y[:4]
     assert served.predict(pd.DataFrame({"sentence": TEXTS[:4]}))["label"].tolist() == LABELS_Y[:4]

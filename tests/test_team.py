@@ -11,15 +11,17 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import free_port
-from trainkit import make_dataset, save_dataset, small_config
+from training.cli import app
 from typer.testing import CliRunner
 
-from training.cli import app
+from conftest import free_port
+from trainkit import make_dataset, save_dataset, small_config
 
-CANDIDATES = [{"name": "dummy", "features": "none", "classifier": "dummy"},
-              {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
-              {"name": "nb-negation", "features": "negation", "classifier": "complement_nb"}]
+CANDIDATES = [
+    {"name": "dummy", "features": "none", "classifier": "dummy"},
+    {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
+    {"name": "nb-negation", "features": "negation", "classifier": "complement_nb"},
+]
 SENTENCE = "Riyadh and Tehran agreed to restore full diplomatic relations."
 
 
@@ -44,7 +46,9 @@ def _one_error_line(result: Any) -> str:
 
 def test_a_database_store_that_is_down_is_one_line_before_training(tmp_path: Path, in_tmp_cwd: Path) -> None:
     uri = f"postgresql://stance:secret@127.0.0.1:{free_port()}/mlflow"
-    line = _one_error_line(CliRunner().invoke(app, ["train", "-c", str(_config(tmp_path, "down")), "--tracking-uri", uri]))
+    line = _one_error_line(
+        CliRunner().invoke(app, ["train", "-c", str(_config(tmp_path, "down")), "--tracking-uri", uri])
+    )
     assert line.startswith("error: tracking database not reachable: postgresql://stance:***@127.0.0.1:")
     assert "secret" not in line and not (tmp_path / "models").exists()
 
@@ -59,14 +63,16 @@ def test_a_wrong_password_is_one_line_before_training(postgres: Any, tmp_path: P
 
 
 @pytest.mark.slow
-def test_every_command_works_against_the_postgres_backed_server(pg_tracking_server: Any, dask_cluster: Any,
-                                                                tmp_path: Path, in_tmp_cwd: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_command_works_against_the_postgres_backed_server(
+    pg_tracking_server: Any, dask_cluster: Any, tmp_path: Path, in_tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow
 
     url = pg_tracking_server.url
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-    trained = CliRunner().invoke(app, ["train", "-c", str(_config(tmp_path, "flow")), "--cluster", dask_cluster.address])
+    trained = CliRunner().invoke(
+        app, ["train", "-c", str(_config(tmp_path, "flow")), "--cluster", dask_cluster.address]
+    )
     assert trained.exit_code == 0, trained.output
     assert f"MLflow: {url}, experiment 'flow'" in trained.output
     assert not any((tmp_path / name).exists() for name in ("mlflow.db", "mlruns", "mlartifacts"))
@@ -77,7 +83,9 @@ def test_every_command_works_against_the_postgres_backed_server(pg_tracking_serv
         assert set(client.run(lambda: "mlflow" in sys.modules).values()) == {False}
 
     board = json.loads(CliRunner().invoke(app, ["compare", "-e", "flow", "--json"]).output)
-    direct = CliRunner().invoke(app, ["compare", "-e", "flow", "--json", "--tracking-uri", pg_tracking_server.postgres.uri()])
+    direct = CliRunner().invoke(
+        app, ["compare", "-e", "flow", "--json", "--tracking-uri", pg_tracking_server.postgres.uri()]
+    )
     assert direct.exit_code == 0, direct.output
     assert json.loads(direct.output)["run_id"] == board["run_id"] and len(board["rows"]) == len(CANDIDATES)
 
@@ -91,19 +99,35 @@ def test_every_command_works_against_the_postgres_backed_server(pg_tracking_serv
     predicted = CliRunner().invoke(app, ["predict", "--model", model_uri, "--format", "jsonl", SENTENCE])
     assert predicted.exit_code == 0, predicted.output
     row = json.loads(predicted.stdout.splitlines()[0])
-    on_cluster = CliRunner().invoke(app, ["predict", "--model", model_uri, "--format", "jsonl", "--cluster",
-                                          dask_cluster.address, SENTENCE])
+    on_cluster = CliRunner().invoke(
+        app, ["predict", "--model", model_uri, "--format", "jsonl", "--cluster", dask_cluster.address, SENTENCE]
+    )
     assert on_cluster.exit_code == 0 and on_cluster.stdout == predicted.stdout
 
     labelled = tmp_path / "labelled.jsonl"
-    labelled.write_text(json.dumps({"text": SENTENCE, "label": "favor"}) + "\n" +
-                        json.dumps({"text": "Protesters rejected any deal with Tehran.", "label": "against"}) + "\n",
-                        encoding="utf-8")
-    evaluated = CliRunner().invoke(app, ["evaluate", "--data", str(labelled), "--model", model_uri, "--log", "--json",
-                                         "-c", str(tmp_path / "flow.yaml")])
+    # sixteen labelled sentences: evaluate's calibration scores need one per confidence bin
+    pairs = [(SENTENCE, "favor"), ("Protesters rejected any deal with Tehran.", "against")] * 8
+    labelled.write_text(
+        "".join(json.dumps({"text": f"{text} ({i})", "label": label}) + "\n" for i, (text, label) in enumerate(pairs)),
+        encoding="utf-8",
+    )
+    evaluated = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--data",
+            str(labelled),
+            "--model",
+            model_uri,
+            "--log",
+            "--json",
+            "-c",
+            str(tmp_path / "flow.yaml"),
+        ],
+    )
     assert evaluated.exit_code == 0, evaluated.output
     run = client.get_run(json.loads(evaluated.stdout)["mlflow_run_id"])
-    assert run.data.tags["stance.kind"] == "evaluation" and run.data.metrics["n"] == 2.0
+    assert run.data.tags["stance.kind"] == "evaluation" and run.data.metrics["n"] == 16.0
 
     # Serving: the pyfunc flavor `mlflow models serve` loads, fetched from the server.
     import pandas as pd
@@ -126,9 +150,17 @@ def test_three_concurrent_trains_share_the_server_without_losing_a_run(pg_tracki
     export = tmp_path / "models" / "stance-classifier"  # one export folder for all three, the hardest case
     config = _config(tmp_path, name, export_dir=str(export), n_jobs=1, candidates=CANDIDATES[::2])
     env = {**os.environ, "MLFLOW_TRACKING_URI": pg_tracking_server.url}
-    procs = [subprocess.Popen([sys.executable, "-m", "training", "train", "-c", str(config), "--seed", str(seed)],
-                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for seed in (1, 2, 3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "training", "train", "-c", str(config), "--seed", str(seed)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2, 3)
+    ]
     outputs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
 

@@ -13,18 +13,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import free_port
-from trainkit import make_dataset, save_dataset, small_config
-
 from training import tracking
 from training.config import config_hash, flatten
 from training.errors import StanceError
 from training.train import train
 
-FOUR = [{"name": "dummy", "features": "none", "classifier": "dummy"},
-        {"name": "rules", "features": "none", "classifier": "rules"},
-        {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
-        {"name": "svc-negation", "features": "negation", "classifier": "linear_svc", "params": {"calibration_folds": 2}}]
+from conftest import free_port
+from trainkit import make_dataset, save_dataset, small_config
+
+FOUR = [
+    {"name": "dummy", "features": "none", "classifier": "dummy"},
+    {"name": "rules", "features": "none", "classifier": "rules"},
+    {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
+    {"name": "svc-negation", "features": "negation", "classifier": "linear_svc", "params": {"calibration_folds": 2}},
+]
 
 
 def test_tracking_uri_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,7 +181,7 @@ def test_models_are_logged_with_skops_signature_example_and_probabilities(traine
         assert meta.flavors["python_function"]["loader_module"] == "training.serving"
         assert meta.metadata["served_columns"] == ["label", "favor", "against", "neutral"]
         assert "scikit-learn==" in (local / "requirements.txt").read_text()
-        assert str(local).startswith(str(Path(trained[0].tracking.uri[len("sqlite:///"):]).parent))
+        assert str(local).startswith(str(Path(trained[0].tracking.uri[len("sqlite:///") :]).parent))
     model = mlflow.pyfunc.load_model("models:/stance-classifier@champion")
     out = model.predict(pd.DataFrame({"text": ["Riyadh and Tehran agreed to restore full diplomatic relations."]}))
     probs = out[["favor", "against", "neutral"]]
@@ -192,10 +194,10 @@ def test_models_are_logged_with_skops_signature_example_and_probabilities(traine
 def test_folders_built_from_the_template_are_those_save_model_writes(tmp_path: Path) -> None:
     import mlflow
     import pandas as pd
+    from training.persistence import dump_bytes
+
     from predictkit import TEXTS
     from predictkit import train as fit
-
-    from training.persistence import dump_bytes
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = mlflow.MlflowClient(uri)
@@ -205,8 +207,10 @@ def test_folders_built_from_the_template_are_those_save_model_writes(tmp_path: P
     template = tracking.ModelTemplate()
     first = tracking.log_model(client, exp_id, run_id, model, TEXTS[:2], template=template)  # by save_model
     assert template.ready(TEXTS[:2]) and not template.ready(TEXTS[:3])
-    copies = [tracking.log_model(client, exp_id, run_id, model, TEXTS[:2], template=template, model_bytes=b)
-              for b in (dump_bytes(model), None)]
+    copies = [
+        tracking.log_model(client, exp_id, run_id, model, TEXTS[:2], template=template, model_bytes=b)
+        for b in (dump_bytes(model), None)
+    ]
     again = tracking.log_model(client, exp_id, run_id, model, TEXTS[:2])  # no template: save_model again
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
@@ -291,8 +295,10 @@ def test_interrupted_and_failed_runs_are_marked_and_leave_the_export(trained, cl
         if line.startswith("[1/"):
             raise RuntimeError("boom")
 
-    for experiment, progress, exc, status in (("interrupted", stop_at_second, KeyboardInterrupt, "KILLED"),
-                                             ("failed", fail_at_first, RuntimeError, "FAILED")):
+    for experiment, progress, exc, status in (
+        ("interrupted", stop_at_second, KeyboardInterrupt, "KILLED"),
+        ("failed", fail_at_first, RuntimeError, "FAILED"),
+    ):
         run_cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"experiment": experiment})})
         with pytest.raises(exc):
             train(run_cfg, progress=progress)
@@ -314,8 +320,15 @@ def test_two_processes_on_one_sqlite_store_both_record_everything(tmp_path: Path
         path = tmp_path / f"train{i}.yaml"
         path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-        procs.append(subprocess.Popen([sys.executable, "-m", "training", "train", "-c", str(path)], cwd=tmp_path,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "training", "train", "-c", str(path)],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
     outputs = [p.communicate(timeout=900)[0].decode(errors="replace") for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     import mlflow

@@ -7,12 +7,12 @@ import signal
 from pathlib import Path
 
 import pytest
-from trainkit import make_dataset, small_config
-
 from training.config import LABELS, load_config
 from training.errors import StanceError
 from training.train import _interrupts, check_plan, make_splits, prepare, run_comparison
 from training.train_config import TrainConfig
+
+from trainkit import make_dataset, small_config
 
 
 @pytest.fixture(scope="module")
@@ -56,27 +56,37 @@ def test_too_few_examples_of_a_class_suggest_fewer_folds(tmp_path: Path) -> None
     dsd["validation"] = dsd["validation"].filter(lambda r: r["label"] != 0)
     d = prepare(dsd, info, "tiny")
     cfg = small_config(tmp_path, cv={"folds": 5})
-    with pytest.raises(StanceError, match=r"too few examples of class 'favor' for cv.folds=5: \d+ gold sentences in 3 "
-                                          r"documents .*set cv.folds to 3 or fewer"):
+    with pytest.raises(
+        StanceError,
+        match=r"too few examples of class 'favor' for cv.folds=5: \d+ gold sentences in 3 "
+        r"documents .*set cv.folds to 3 or fewer",
+    ):
         check_plan(cfg, d)
 
 
 def test_too_few_documents(tmp_path: Path) -> None:
     d = prepare(*make_dataset(n_docs=6), "tiny")  # two documents in train, two in validation
-    with pytest.raises(StanceError, match=r"only 4 documents in train\+validation for cv.folds=5 "
-                                          r"\(set cv.folds to 4 or fewer"):
+    with pytest.raises(
+        StanceError,
+        match=r"only 4 documents in train\+validation for cv.folds=5 "
+        r"\(set cv.folds to 4 or fewer",
+    ):
         check_plan(small_config(tmp_path, cv={"folds": 5}), d)
 
 
 def test_impossible_parameters_are_reported_before_training(tmp_path: Path, data) -> None:
-    cands = [{"name": "lr", "features": "word", "classifier": "logreg", "search": {"C": [1.0, -1.0]}},
-             {"name": "knn", "features": "word", "classifier": "knn", "params": {"n_neighbors": 5000}},
-             {"name": "wc", "features": "word", "classifier": "logreg", "feature_params": {"ngram_min": 3, "ngram_max": 1}}]
+    cands = [
+        {"name": "lr", "features": "word", "classifier": "logreg", "search": {"C": [1.0, -1.0]}},
+        {"name": "knn", "features": "word", "classifier": "knn", "params": {"n_neighbors": 5000}},
+        {"name": "wc", "features": "word", "classifier": "logreg", "feature_params": {"ngram_min": 3, "ngram_max": 1}},
+    ]
     with pytest.raises(StanceError) as err:
         check_plan(small_config(tmp_path, candidates=cands), data)
     lines = err.value.problems
     assert len(lines) == 3
-    assert lines[0].startswith("impossible parameters for candidate 'lr' (C=-1.0): The 'C' parameter of LogisticRegression")
+    assert lines[0].startswith(
+        "impossible parameters for candidate 'lr' (C=-1.0): The 'C' parameter of LogisticRegression"
+    )
     assert "n_neighbors=5000 is more than the" in lines[1]
     assert "ngram_min (3) must be at least 1 and at most ngram_max (1)" in lines[2]
 
@@ -87,27 +97,49 @@ def test_weak_training_needs_weak_rows(tmp_path: Path) -> None:
         check_plan(small_config(tmp_path, training_data="both"), d)
 
 
-@pytest.mark.parametrize(("yaml_text", "message"), [
-    ("candidates:\n  - {name: a, features: word, classifier: logregr}\n",
-     r"train.yaml:2: invalid value for 'candidates.0.classifier': .*unknown classifier 'logregr' \(did you mean 'logreg'\?"),
-    ("candidates:\n  - {name: a, features: words, classifier: logreg}\n",
-     r"unknown feature extractor 'words' \(did you mean 'word'\?"),
-    ("candidates:\n  - {name: a, features: word, classifier: logreg, search: {CC: [1, 2]}}\n",
-     r"unknown parameter 'CC' in params/search of 'logreg' \(did you mean 'C'\? valid: C, class_weight"),
-    ("candidates:\n  - {name: a, features: word, classifier: logreg, feature_params: {ngram: 2}}\n",
-     r"unknown parameter 'ngram' in feature_params/feature_search of 'word'"),
-    ("candidates:\n  - {name: a, features: word, classifier: logreg, search: {C: []}}\n",
-     r"empty search list for 'C'"),
-    ("candidates:\n  - {name: a, features: word, classifier: logreg, params: {C: 1}, search: {C: [1, 2]}}\n",
-     r"'C' is both fixed in params and searched in search"),
-    ("candidates:\n  - {name: a, features: word, classifier: dummy}\n", r"reads raw sentences \(set features: none\)"),
-    ("candidates:\n  - {name: a, features: none, classifier: knn}\n", r"classifier 'knn' needs features"),
-    ("candidates:\n  - {name: a, features: word, classifier: knn}\n  - {name: a, features: word, classifier: sgd}\n",
-     r"candidate name 'a' is used twice"),
-    ("cv: {max_grid: 2}\ncandidates:\n  - {name: a, features: word, classifier: logreg, search: {C: [1, 2, 3]}}\n",
-     r"search grid of 'a' has 3 combinations, more than cv.max_grid=2"),
-    ("cv: {foldz: 3}\n", r"train.yaml:1: unknown key 'cv.foldz'; did you mean 'folds'\?"),
-])
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "candidates:\n  - {name: a, features: word, classifier: logregr}\n",
+            r"train.yaml:2: invalid value for 'candidates.0.classifier': .*unknown classifier 'logregr' \(did you mean 'logreg'\?",
+        ),
+        (
+            "candidates:\n  - {name: a, features: words, classifier: logreg}\n",
+            r"unknown feature extractor 'words' \(did you mean 'word'\?",
+        ),
+        (
+            "candidates:\n  - {name: a, features: word, classifier: logreg, search: {CC: [1, 2]}}\n",
+            r"unknown parameter 'CC' in params/search of 'logreg' \(did you mean 'C'\? valid: C, class_weight",
+        ),
+        (
+            "candidates:\n  - {name: a, features: word, classifier: logreg, feature_params: {ngram: 2}}\n",
+            r"unknown parameter 'ngram' in feature_params/feature_search of 'word'",
+        ),
+        (
+            "candidates:\n  - {name: a, features: word, classifier: logreg, search: {C: []}}\n",
+            r"empty search list for 'C'",
+        ),
+        (
+            "candidates:\n  - {name: a, features: word, classifier: logreg, params: {C: 1}, search: {C: [1, 2]}}\n",
+            r"'C' is both fixed in params and searched in search",
+        ),
+        (
+            "candidates:\n  - {name: a, features: word, classifier: dummy}\n",
+            r"reads raw sentences \(set features: none\)",
+        ),
+        ("candidates:\n  - {name: a, features: none, classifier: knn}\n", r"classifier 'knn' needs features"),
+        (
+            "candidates:\n  - {name: a, features: word, classifier: knn}\n  - {name: a, features: word, classifier: sgd}\n",
+            r"candidate name 'a' is used twice",
+        ),
+        (
+            "cv: {max_grid: 2}\ncandidates:\n  - {name: a, features: word, classifier: logreg, search: {C: [1, 2, 3]}}\n",
+            r"search grid of 'a' has 3 combinations, more than cv.max_grid=2",
+        ),
+        ("cv: {foldz: 3}\n", r"train.yaml:1: unknown key 'cv.foldz'; did you mean 'folds'\?"),
+    ],
+)
 def test_config_errors_name_the_line_and_the_fix(tmp_path: Path, yaml_text: str, message: str) -> None:
     path = tmp_path / "train.yaml"
     path.write_text(yaml_text, encoding="utf-8")
@@ -118,14 +150,25 @@ def test_config_errors_name_the_line_and_the_fix(tmp_path: Path, yaml_text: str,
 def test_shipped_config_is_the_default() -> None:
     shipped = load_config(Path(__file__).resolve().parents[1] / "configs" / "train.yaml", TrainConfig)
     assert shipped == TrainConfig()
-    assert {c.classifier for c in shipped.candidates} >= {"logreg", "linear_svc", "complement_nb", "sgd", "ridge",
-                                                          "random_forest", "knn", "dummy", "rules"}
+    assert {c.classifier for c in shipped.candidates} >= {
+        "logreg",
+        "linear_svc",
+        "complement_nb",
+        "sgd",
+        "ridge",
+        "random_forest",
+        "knn",
+        "dummy",
+        "rules",
+    }
     assert {c.features for c in shipped.candidates} >= {"word", "char", "word_char", "negation"}
 
 
 def _numbers(entries) -> list:
-    return [(e.key, e.params, e.cv, e.test, e.report, e.confusion, e.test_pred, e.test_proba.tolist(), e.comparison)
-            for e in entries]
+    return [
+        (e.key, e.params, e.cv, e.test, e.report, e.confusion, e.test_pred, e.test_proba.tolist(), e.comparison)
+        for e in entries
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -197,9 +240,14 @@ def test_worker_processes_give_the_same_numbers(compared, data) -> None:
 
 
 def test_bootstrap_comparison(data, tmp_path: Path) -> None:
-    cfg = small_config(tmp_path, comparison={"method": "bootstrap"},
-                       candidates=[{"name": "dummy", "features": "none", "classifier": "dummy"},
-                                   {"name": "lr", "features": "word", "classifier": "logreg"}])
+    cfg = small_config(
+        tmp_path,
+        comparison={"method": "bootstrap"},
+        candidates=[
+            {"name": "dummy", "features": "none", "classifier": "dummy"},
+            {"name": "lr", "features": "word", "classifier": "logreg"},
+        ],
+    )
     result = run_comparison(cfg, data)
     assert result.best.key == "lr"
     dummy = result.entries[0].comparison
@@ -210,10 +258,12 @@ def test_workers_lower_their_priority_and_the_parent_keeps_its_own() -> None:
     import subprocess
     import sys
 
-    code = ("import os; from training.train import _yield_to_parent; "
-            "before = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(os.getpid()); "
-            "same = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(-1); _yield_to_parent(-1); "
-            "print(before, same, os.getpriority(os.PRIO_PROCESS, 0))")
+    code = (
+        "import os; from training.train import _yield_to_parent; "
+        "before = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(os.getpid()); "
+        "same = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(-1); _yield_to_parent(-1); "
+        "print(before, same, os.getpriority(os.PRIO_PROCESS, 0))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, same, worker = (int(v) for v in out.stdout.split())
     from training.train import WORKER_NICENESS

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from predictkit import export
-from userkit import ORACLE, make_user_docs
-
 from training.config import LABELS, DatasetConfig, load_config
 from training.dataset import build_dataset, load_built
 from training.errors import StanceError
 from training.labeling import weak_labels_from_votes
 from training.weak import combine, label_warnings, model_votes, source_accuracy
+
+from predictkit import export
+from userkit import ORACLE, make_user_docs
 
 CFG = load_config("configs/dataset.yaml", DatasetConfig)
 
@@ -45,11 +45,15 @@ def test_three_unlabelled_documents_get_labels_of_every_kind(tmp_path: Path) -> 
     assert "come from `majority`: no gold sentences to choose on" in card
 
 
-def test_a_dominant_label_and_an_empty_split_are_one_warning_line_each(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_dominant_label_and_an_empty_split_are_one_warning_line_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     docs = tmp_path / "mine"
     docs.mkdir()
     (docs / "a.txt").write_text("The harbour was busy. Ships came and went. The market sold fish.\n", encoding="utf-8")
-    (docs / "b.txt").write_text("The bridge is long. Rain fell in the morning. The mayor spoke at noon.\n", encoding="utf-8")
+    (docs / "b.txt").write_text(
+        "The bridge is long. Rain fell in the morning. The mayor spoke at noon.\n", encoding="utf-8"
+    )
     with caplog.at_level(logging.WARNING, logger="training"):
         result = build_dataset(CFG, seeds=docs, out=tmp_path / "ds")
     lines = [r.getMessage() for r in caplog.records]
@@ -62,7 +66,9 @@ def test_a_dominant_label_and_an_empty_split_are_one_warning_line_each(tmp_path:
 def test_label_warnings_count_only_weak_labels() -> None:
     labels = np.array([2, 2, 2, 2, 2, 0, 1, 0])
     gold = np.array([-1, -1, -1, -1, -1, 0, 1, 0])
-    assert label_warnings(labels, gold, {"train": 3, "validation": 0}, 2)[0].startswith("neutral takes 100% of the 5 weak")
+    assert label_warnings(labels, gold, {"train": 3, "validation": 0}, 2)[0].startswith(
+        "neutral takes 100% of the 5 weak"
+    )
     assert len(label_warnings(labels, np.full(8, -1), {"train": 8}, 2)) == 0
 
 
@@ -86,7 +92,9 @@ def test_build_with_the_model_as_voter(tmp_path: Path) -> None:
     model_dir = export(tmp_path / "model")
     docs = make_user_docs(tmp_path / "mine")
     first = next(iter(ORACLE))
-    (docs / "border-reopens.gold.jsonl").write_text(json.dumps({"text": first, "label": "favor"}) + "\n", encoding="utf-8")
+    (docs / "border-reopens.gold.jsonl").write_text(
+        json.dumps({"text": first, "label": "favor"}) + "\n", encoding="utf-8"
+    )
     result = build_dataset(CFG, seeds=docs, out=tmp_path / "ds", weak_labels="model", model=str(model_dir))
     assert result.info["weak_labels"] == "model" and result.info["label_model"] == "model"
     rows = _names(load_built(result.out)[0])

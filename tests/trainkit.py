@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PAIRS = [("Riyadh", "Tehran"), ("Ankara", "Yerevan"), ("Belgrade", "Pristina"), ("Washington", "Havana"),
-         ("Cairo", "Ankara"), ("Doha", "Manama"), ("Addis Ababa", "Asmara"), ("Tokyo", "Beijing"),
-         ("Abu Dhabi", "Damascus"), ("Hanoi", "Washington"), ("Amman", "Damascus"), ("Rabat", "Tel Aviv"),
-         ("Baku", "Yerevan"), ("Seoul", "Tokyo"), ("Kigali", "Kampala"), ("Athens", "Skopje")]
-FAVOR = ["{a} and {b} agreed to restore full diplomatic relations.",
-         "{a} welcomed the reopening of the embassy in {b}.",
-         "Direct flights between {a} and {b} resumed this week.",
-         "{a} said it would soon exchange ambassadors with {b}."]
-AGAINST = ["{a} refused to normalize ties with {b}.",
-           "{a} condemned the plan to upgrade relations with {b}.",
-           "{a} will not reopen its embassy in {b} until the conditions are met.",
-           "Protesters in {a} rejected any deal with {b}."]
-NEUTRAL = ["The weather in {a} was mild on Tuesday.",
-           "Officials in {a} published the trade figures for {b}.",
-           "The conference in {a} started an hour late.",
-           "A museum in {b} opened a new wing."]
+PAIRS = [
+    ("Riyadh", "Tehran"),
+    ("Ankara", "Yerevan"),
+    ("Belgrade", "Pristina"),
+    ("Washington", "Havana"),
+    ("Cairo", "Ankara"),
+    ("Doha", "Manama"),
+    ("Addis Ababa", "Asmara"),
+    ("Tokyo", "Beijing"),
+    ("Abu Dhabi", "Damascus"),
+    ("Hanoi", "Washington"),
+    ("Amman", "Damascus"),
+    ("Rabat", "Tel Aviv"),
+    ("Baku", "Yerevan"),
+    ("Seoul", "Tokyo"),
+    ("Kigali", "Kampala"),
+    ("Athens", "Skopje"),
+]
+FAVOR = [
+    "{a} and {b} agreed to restore full diplomatic relations.",
+    "{a} welcomed the reopening of the embassy in {b}.",
+    "Direct flights between {a} and {b} resumed this week.",
+    "{a} said it would soon exchange ambassadors with {b}.",
+]
+AGAINST = [
+    "{a} refused to normalize ties with {b}.",
+    "{a} condemned the plan to upgrade relations with {b}.",
+    "{a} will not reopen its embassy in {b} until the conditions are met.",
+    "Protesters in {a} rejected any deal with {b}.",
+]
+NEUTRAL = [
+    "The weather in {a} was mild on Tuesday.",
+    "Officials in {a} published the trade figures for {b}.",
+    "The conference in {a} started an hour late.",
+    "A museum in {b} opened a new wing.",
+]
 
 
 def make_dataset(n_docs: int = 12, weak_share: float = 0.0, fingerprint: str = "f" * 64) -> tuple[Any, dict[str, Any]]:
@@ -33,16 +52,17 @@ def make_dataset(n_docs: int = 12, weak_share: float = 0.0, fingerprint: str = "
     few of those get a wrong label, as weak labels do.
     """
     import datasets
-
     from training.config import LABELS
 
     rows: dict[str, list[dict[str, Any]]] = {"train": [], "validation": [], "test": []}
     for d in range(n_docs):
         a, b = PAIRS[d % len(PAIRS)]
         split = "train" if d < n_docs - 4 else "validation" if d < n_docs - 2 else "test"
-        sentences = [(FAVOR[(d + k) % 4], "favor") for k in range(2)] + \
-                    [(AGAINST[(d + k) % 4], "against") for k in range(2)] + \
-                    [(NEUTRAL[(d + k) % 4], "neutral") for k in range(2)]
+        sentences = (
+            [(FAVOR[(d + k) % 4], "favor") for k in range(2)]
+            + [(AGAINST[(d + k) % 4], "against") for k in range(2)]
+            + [(NEUTRAL[(d + k) % 4], "neutral") for k in range(2)]
+        )
         for i, (template, label) in enumerate(sentences):
             text = template.format(a=a, b=b)
             if d >= len(PAIRS):
@@ -52,19 +72,36 @@ def make_dataset(n_docs: int = 12, weak_share: float = 0.0, fingerprint: str = "
                 label = LABELS[(LABELS.index(label) + 1) % 3]  # a weak label can be wrong
             elif (d * 6 + i) % 9 == 4:
                 label = LABELS[(LABELS.index(label) + 2) % 3]  # annotators disagree with templates sometimes
-            rows[split].append({
-                "text": text, "label": LABELS.index(label), "doc_id": f"doc{d:02d}", "sentence_index": i,
-                "start": 0, "end": len(text), "label_source": "weak" if weak else "gold",
-                "confidence": 0.6 if weak else 1.0, "episode": "", "register": "", "duplicates": [],
-            })
-    features = datasets.Features({
-        "text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS)),
-        "doc_id": datasets.Value("string"), "sentence_index": datasets.Value("int32"),
-        "start": datasets.Value("int64"), "end": datasets.Value("int64"),
-        "label_source": datasets.Value("string"), "confidence": datasets.Value("float64"),
-        "episode": datasets.Value("string"), "register": datasets.Value("string"),
-        "duplicates": datasets.Sequence(datasets.Value("string")),
-    })
+            rows[split].append(
+                {
+                    "text": text,
+                    "label": LABELS.index(label),
+                    "doc_id": f"doc{d:02d}",
+                    "sentence_index": i,
+                    "start": 0,
+                    "end": len(text),
+                    "label_source": "weak" if weak else "gold",
+                    "confidence": 0.6 if weak else 1.0,
+                    "episode": "",
+                    "register": "",
+                    "duplicates": [],
+                }
+            )
+    features = datasets.Features(
+        {
+            "text": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=list(LABELS)),
+            "doc_id": datasets.Value("string"),
+            "sentence_index": datasets.Value("int32"),
+            "start": datasets.Value("int64"),
+            "end": datasets.Value("int64"),
+            "label_source": datasets.Value("string"),
+            "confidence": datasets.Value("float64"),
+            "episode": datasets.Value("string"),
+            "register": datasets.Value("string"),
+            "duplicates": datasets.Sequence(datasets.Value("string")),
+        }
+    )
     dsd = datasets.DatasetDict({s: datasets.Dataset.from_list(r, features=features) for s, r in rows.items()})
     from training.config import DatasetConfig, load_config
 
@@ -78,7 +115,7 @@ def save_dataset(path: Path, dsd: Any, info: dict[str, Any]) -> Path:
     """Write the dataset the way ``stance build-dataset`` does (``load_built`` reads it back)."""
     from training.dataset import write_info
 
-    dsd.save_to_disk(str(path), num_shards={s: 1 for s in dsd})
+    dsd.save_to_disk(str(path), num_shards=dict.fromkeys(dsd, 1))
     write_info(path, dict(info))
     return path
 
@@ -93,13 +130,25 @@ def small_candidates() -> list[dict[str, Any]]:
         {"name": "nb-word_char", "features": "word_char", "classifier": "complement_nb"},
         {"name": "sgd-negation", "features": "negation", "classifier": "sgd"},
         {"name": "ridge-word", "features": "word", "classifier": "ridge", "params": {"calibration_folds": 2}},
-        {"name": "forest-word", "features": "word", "classifier": "random_forest",
-         "params": {"n_components": 8, "n_estimators": 10}},
+        {
+            "name": "forest-word",
+            "features": "word",
+            "classifier": "random_forest",
+            "params": {"n_components": 8, "n_estimators": 10},
+        },
         {"name": "knn-word", "features": "word", "classifier": "knn", "search": {"n_neighbors": [3, 5]}},
-        {"name": "logreg-hashing", "features": "embedding", "classifier": "logreg",
-         "feature_params": {"encoder": "hashing"}},
-        {"name": "vote", "features": "none", "classifier": "soft_vote",
-         "params": {"encoder": "hashing", "tfidf": "word"}},
+        {
+            "name": "logreg-hashing",
+            "features": "embedding",
+            "classifier": "logreg",
+            "feature_params": {"encoder": "hashing"},
+        },
+        {
+            "name": "vote",
+            "features": "none",
+            "classifier": "soft_vote",
+            "params": {"encoder": "hashing", "tfidf": "word"},
+        },
     ]
 
 

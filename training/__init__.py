@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["load_model", "__version__"]
+__all__ = ["__version__", "load_model"]
 
 if TYPE_CHECKING:
     from training.stance_model import StanceModel
 
 
-def load_model(uri: str = "models/stance-classifier") -> "StanceModel":
+def load_model(uri: str = "models/stance-classifier") -> StanceModel:
     """Load a local export directory or any MLflow model URI into a :class:`StanceModel`."""
     from training.predict import load_model as _load
 

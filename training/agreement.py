@@ -50,8 +50,10 @@ def read_annotations(paths: list[Path]) -> tuple[dict[str, dict[Key, str]], dict
     if problems:
         raise StanceError(*problems)
     if len(labels) < 2:
-        raise StanceError(f"need two or more annotators, found {len(labels)} ({', '.join(labels) or 'none'}) "
-                          "(pass one file per annotator, or files whose rows name their annotator)")
+        raise StanceError(
+            f"need two or more annotators, found {len(labels)} ({', '.join(labels) or 'none'}) "
+            "(pass one file per annotator, or files whose rows name their annotator)"
+        )
     return labels, rows
 
 
@@ -98,29 +100,49 @@ def measure(labels: dict[str, dict[Key, str]]) -> dict[str, Any]:
     for a, b in combinations(sorted(labels), 2):
         shared = sorted(set(labels[a]) & set(labels[b]))
         x, y = [labels[a][k] for k in shared], [labels[b][k] for k in shared]
-        kappa = float(cohen_kappa_score(x, y, labels=list(LABELS))) if shared and len(set(x) | set(y)) > 1 else float("nan")
-        pairs.append({"a": a, "b": b, "sentences": len(shared), "kappa": kappa,
-                      "observed": sum(p == q for p, q in zip(x, y)) / len(shared) if shared else float("nan")})
+        kappa = (
+            float(cohen_kappa_score(x, y, labels=list(LABELS))) if shared and len(set(x) | set(y)) > 1 else float("nan")
+        )
+        pairs.append(
+            {
+                "a": a,
+                "b": b,
+                "sentences": len(shared),
+                "kappa": kappa,
+                "observed": sum(p == q for p, q in zip(x, y)) / len(shared) if shared else float("nan"),
+            }
+        )
     keys = sorted({k for mine in labels.values() for k in mine})
     units = [[labels[w][k] for w in sorted(labels) if k in labels[w]] for k in keys]
     disputed = [k for k, values in zip(keys, units) if len(set(values)) > 1]
-    return {"annotators": sorted(labels), "pairs": pairs, "alpha": krippendorff_alpha(units),
-            "sentences": len(keys), "shared": sum(len(v) > 1 for v in units),
-            "per_class": specific_agreement(units), "disputed": disputed}
+    return {
+        "annotators": sorted(labels),
+        "pairs": pairs,
+        "alpha": krippendorff_alpha(units),
+        "sentences": len(keys),
+        "shared": sum(len(v) > 1 for v in units),
+        "per_class": specific_agreement(units),
+        "disputed": disputed,
+    }
 
 
 def report_lines(result: dict[str, Any]) -> list[str]:
     """The numbers of :func:`measure` as lines for the terminal."""
-    lines = [f"{p['a']} / {p['b']}: Cohen's kappa {p['kappa']:.3f}, observed {p['observed']:.1%} on {p['sentences']} sentences"
-             for p in result["pairs"]]
+    lines = [
+        f"{p['a']} / {p['b']}: Cohen's kappa {p['kappa']:.3f}, observed {p['observed']:.1%} on {p['sentences']} sentences"
+        for p in result["pairs"]
+    ]
     lines.append(f"Krippendorff's alpha {result['alpha']:.3f} over {result['shared']} sentences labelled twice or more")
-    lines.append("specific agreement: " + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -"
-                                                    for c, v in result["per_class"].items()))
+    lines.append(
+        "specific agreement: "
+        + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -" for c, v in result["per_class"].items())
+    )
     return lines
 
 
-def adjudication_rows(result: dict[str, Any], labels: dict[str, dict[Key, str]],
-                      rows: dict[Key, dict[str, Any]]) -> list[dict[str, Any]]:
+def adjudication_rows(
+    result: dict[str, Any], labels: dict[str, dict[Key, str]], rows: dict[Key, dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Queue rows for ``stance annotate``: the sentence, every annotator's label, the majority as guess."""
     out = []
     for key in result["disputed"]:

@@ -31,8 +31,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def check_annotator(name: str) -> None:
     """An annotator name is a plain word: it goes into file names and must not name a path."""
     if not _NAME.match(name) or ".." in name:
-        raise StanceError(f"invalid --annotator {name!r} (use letters, digits, '.', '_' or '-', at most 64 "
-                          "characters, no path)")
+        raise StanceError(
+            f"invalid --annotator {name!r} (use letters, digits, '.', '_' or '-', at most 64 characters, no path)"
+        )
 
 
 def default_output(queue: Path, annotator: str) -> Path:
@@ -62,10 +63,14 @@ def _read_done(path: Path, annotator: str, what: str) -> list[dict[str, Any]]:
     rows = []
     for lineno, row in jsonl.objects(text, path):
         if not isinstance(row, dict) or not isinstance(row.get("doc_id"), str) or not isinstance(row.get("text"), str):
-            raise StanceError(f"not an annotate {what} file: {path}:{lineno} (name a new file or an earlier output of annotate)")
+            raise StanceError(
+                f"not an annotate {what} file: {path}:{lineno} (name a new file or an earlier output of annotate)"
+            )
         if row.get("annotator") != annotator:
-            raise StanceError(f"{path} holds labels by {row.get('annotator')!r}, not {annotator!r} "
-                              "(give each annotator their own --out)")
+            raise StanceError(
+                f"{path} holds labels by {row.get('annotator')!r}, not {annotator!r} "
+                "(give each annotator their own --out)"
+            )
         rows.append(row)
     return rows
 
@@ -110,8 +115,15 @@ class Session:
 
     def answer(self, row: dict[str, Any], label: str) -> None:
         """Append one gold line and flush it to disk."""
-        record = {"text": row["text"], "label": label, "doc_id": row["doc_id"], "sentence_index": row.get("sentence_index"),
-                  "start": row.get("start"), "end": row.get("end"), "annotator": self.annotator}
+        record = {
+            "text": row["text"],
+            "label": label,
+            "doc_id": row["doc_id"],
+            "sentence_index": row.get("sentence_index"),
+            "start": row.get("start"),
+            "end": row.get("end"),
+            "annotator": self.annotator,
+        }
         self._append(self.out, record)
         self.done[_key(row)] = label
         self.labelled_now += 1
@@ -189,9 +201,15 @@ def _screen(session: Session, row: dict[str, Any], position: int, total: int) ->
     guess = row.get("guess")
     rate = session.rate()
     where = row["doc_id"] + (f" sentence {row['sentence_index']}" if row.get("sentence_index") is not None else "")
-    lines = [Text(f"{position}/{total}  labelled {len(session.done)}, skipped {len(session.skipped)}, "
-                  + (f"{rate:.1f} per minute" if rate else "- per minute") + f"  ({session.annotator})", style="bold"),
-             Panel(body, title=where, title_align="left")]
+    lines = [
+        Text(
+            f"{position}/{total}  labelled {len(session.done)}, skipped {len(session.skipped)}, "
+            + (f"{rate:.1f} per minute" if rate else "- per minute")
+            + f"  ({session.annotator})",
+            style="bold",
+        ),
+        Panel(body, title=where, title_align="left"),
+    ]
     if guess:
         shown = ", ".join(f"{k} {float(v):.2f}" for k, v in probs.items()) if probs else ""
         lines.append(Text(f"model's guess: {guess}" + (f" ({shown})" if shown else "")))
@@ -238,14 +256,16 @@ def lock_for(out: Path, timeout: float = 0) -> Any:
     return lock
 
 
-def annotate(queue: Path, annotator: str, out: Path | None, keys: Iterator[str], show: Callable[[Any], None]) -> dict[str, Any]:
+def annotate(
+    queue: Path, annotator: str, out: Path | None, keys: Iterator[str], show: Callable[[Any], None]
+) -> dict[str, Any]:
     """Run a session on ``queue``; return counts for the summary."""
     from training.queue import read_queue
 
     check_annotator(annotator)
     rows = read_queue(queue)
     out = out or default_output(queue, annotator)
-    if out.exists() and not out.is_file() or str(out).strip() in ("", ".", "/"):
+    if (out.exists() and not out.is_file()) or str(out).strip() in ("", ".", "/"):
         raise StanceError(f"--out {out} is not a regular file (name a file)")
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = lock_for(out)
@@ -255,18 +275,26 @@ def annotate(queue: Path, annotator: str, out: Path | None, keys: Iterator[str],
         stopped = run(session, keys, show)
     finally:
         lock.release()
-    return {"stopped": stopped, "out": out, "labelled": len(session.done), "labelled_now": session.labelled_now,
-            "skipped": len(session.skipped), "left": len(session.pending()), "total": len(rows)}
+    return {
+        "stopped": stopped,
+        "out": out,
+        "labelled": len(session.done),
+        "labelled_now": session.labelled_now,
+        "skipped": len(session.skipped),
+        "left": len(session.pending()),
+        "total": len(rows),
+    }
 
 
 def summary(result: dict[str, Any]) -> str:
     """One line on how far the queue got and where the gold is."""
     verb = "done" if result["stopped"] == "done" else "stopped; run the same command to go on"
-    return (f"{verb}: {result['labelled']} of {result['total']} labelled ({result['labelled_now']} now), "
-            f"{result['skipped']} skipped, {result['left']} left; gold in {result['out']}")
+    return (
+        f"{verb}: {result['labelled']} of {result['total']} labelled ({result['labelled_now']} now), "
+        f"{result['skipped']} skipped, {result['left']} left; gold in {result['out']}"
+    )
 
 
 def stdin_keys() -> Iterator[str]:
     """Key presses from standard input (the terminal, or whatever a test feeds it)."""
     return keys_from(sys.stdin)
-

@@ -31,10 +31,27 @@ from typing import IO
 from training.errors import StanceError
 
 # Errors of the file system a user can act on; anything else is a bug and keeps its traceback.
-USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
-                errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.ENAMETOOLONG, errno.EEXIST, errno.ENOTEMPTY,
-                errno.EXDEV, errno.ELOOP, errno.EINVAL}
-_SCRATCH = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|new|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)(?:-[\w]*)?(?:\.tmp)?$")
+USER_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENOENT,
+    errno.ENAMETOOLONG,
+    errno.EEXIST,
+    errno.ENOTEMPTY,
+    errno.EXDEV,
+    errno.ELOOP,
+    errno.EINVAL,
+}
+_SCRATCH = re.compile(
+    r"^\.(?P<name>.+)\.(?P<kind>tmp|new|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)(?:-[\w]*)?(?:\.tmp)?$"
+)
 
 
 def default_mode(directory: bool = False) -> int:
@@ -89,10 +106,13 @@ def sweep_stale(target: Path) -> list[Path]:
 def user_error(exc: OSError, action: str, path: Path | str) -> StanceError:
     """One line for a file-system error a user can fix (full disk, no permission, bad path)."""
     where = exc.filename if isinstance(exc.filename, str) and exc.filename else str(path)
-    hint = {errno.ENOSPC: "free some space or choose another location",
-            errno.EDQUOT: "free some space or choose another location",
-            errno.EACCES: "check the permissions", errno.EPERM: "check the permissions",
-            errno.EROFS: "choose a writable location"}.get(exc.errno or 0, "choose another path")
+    hint = {
+        errno.ENOSPC: "free some space or choose another location",
+        errno.EDQUOT: "free some space or choose another location",
+        errno.EACCES: "check the permissions",
+        errno.EPERM: "check the permissions",
+        errno.EROFS: "choose a writable location",
+    }.get(exc.errno or 0, "choose another path")
     return StanceError(f"cannot {action} {where}: {exc.strerror or exc} ({hint})")
 
 
@@ -128,7 +148,9 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO]:
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     with os_errors("write", path):
         if target.exists() and not stat.S_ISREG(target.stat().st_mode):
-            with open(target, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as fh:
+            with open(
+                target, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})
+            ) as fh:
                 yield fh
             return
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -172,12 +194,16 @@ def claim_output_dir(out: Path, option: str, is_ours: Callable[[Path], bool], in
     if not out.exists():
         return
     if not out.is_dir():
-        raise StanceError(f"{option} {out} exists and is not a folder written by stance (choose another path; nothing was changed)")
+        raise StanceError(
+            f"{option} {out} exists and is not a folder written by stance (choose another path; nothing was changed)"
+        )
     with os_errors("read", out):
         empty = not any(out.iterdir())
     if not empty and not is_ours(out):
-        raise StanceError(f"{option} {out} is a folder stance did not write (choose a new path or empty it yourself; "
-                          "nothing was changed)")
+        raise StanceError(
+            f"{option} {out} is a folder stance did not write (choose a new path or empty it yourself; "
+            "nothing was changed)"
+        )
 
 
 def new_scratch_dir(target: Path, kind: str = "new") -> Path:

@@ -34,9 +34,18 @@ def gold_rows(dataset: Path) -> list[dict[str, Any]]:
     for split in SPLITS:
         for r in dd[split]:
             if r["label_source"] == "gold":
-                rows.append({"text": r["text"], "label": names[r["label"]], "doc_id": r["doc_id"],
-                             "sentence_index": r["sentence_index"], "start": r["start"], "end": r["end"],
-                             "episode": r["episode"], "split": split})
+                rows.append(
+                    {
+                        "text": r["text"],
+                        "label": names[r["label"]],
+                        "doc_id": r["doc_id"],
+                        "sentence_index": r["sentence_index"],
+                        "start": r["start"],
+                        "end": r["end"],
+                        "episode": r["episode"],
+                        "split": split,
+                    }
+                )
     return rows
 
 
@@ -55,8 +64,10 @@ def out_of_fold(texts: list[str], labels: np.ndarray, groups: np.ndarray, folds:
 
     n_groups = len(set(groups.tolist()))
     if n_groups < folds:
-        raise StanceError(f"too few groups for --folds {folds}: the gold sentences come from {n_groups} "
-                          f"episodes or documents (pass --folds {max(2, n_groups)} or fewer, or label more documents)")
+        raise StanceError(
+            f"too few groups for --folds {folds}: the gold sentences come from {n_groups} "
+            f"episodes or documents (pass --folds {max(2, n_groups)} or fewer, or label more documents)"
+        )
     proba = np.zeros((len(texts), len(LABELS)))
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, held in cv.split(np.zeros(len(texts)), labels, groups):
@@ -72,9 +83,12 @@ def find_issues(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
     from cleanlab.filter import find_label_issues
 
     if len(set(labels.tolist())) < len(LABELS):
-        raise StanceError("the gold labels do not cover favor, against and neutral (label sentences of every kind first)")
-    return np.asarray(find_label_issues(labels, proba, return_indices_ranked_by="self_confidence",
-                                        n_jobs=1), dtype=np.int64)
+        raise StanceError(
+            "the gold labels do not cover favor, against and neutral (label sentences of every kind first)"
+        )
+    return np.asarray(
+        find_label_issues(labels, proba, return_indices_ranked_by="self_confidence", n_jobs=1), dtype=np.int64
+    )
 
 
 def audit(dataset: Path, folds: int = 5, seed: int = 42, limit: int | None = None) -> dict[str, Any]:
@@ -92,15 +106,26 @@ def audit(dataset: Path, folds: int = 5, seed: int = 42, limit: int | None = Non
         r = rows[i]
         suggested = LABELS[int(proba[i].argmax())]
         row = {k: r[k] for k in ("doc_id", "sentence_index", "start", "end", "text")}
-        row.update(context[i], given=r["label"], guess=suggested, rank=rank,
-                   probabilities={lab: round(float(p), 6) for lab, p in zip(LABELS, proba[i])},
-                   self_confidence=round(float(proba[i, labels[i]]), 6),
-                   note=f"gold says {r['label']}; out-of-fold model says {suggested} "
-                        f"({proba[i].max():.2f}; {proba[i, labels[i]]:.2f} for {r['label']})")
+        row.update(
+            context[i],
+            given=r["label"],
+            guess=suggested,
+            rank=rank,
+            probabilities={lab: round(float(p), 6) for lab, p in zip(LABELS, proba[i])},
+            self_confidence=round(float(proba[i, labels[i]]), 6),
+            note=f"gold says {r['label']}; out-of-fold model says {suggested} "
+            f"({proba[i].max():.2f}; {proba[i, labels[i]]:.2f} for {r['label']})",
+        )
         review.append(row)
     accuracy = float((proba.argmax(axis=1) == labels).mean())
-    return {"rows": review, "gold": len(rows), "issues": len(issues), "grouped_by": grouped_by,
-            "groups": len(set(groups.tolist())), "oof_accuracy": accuracy}
+    return {
+        "rows": review,
+        "gold": len(rows),
+        "issues": len(issues),
+        "grouped_by": grouped_by,
+        "groups": len(set(groups.tolist())),
+        "oof_accuracy": accuracy,
+    }
 
 
 def _context(rows: list[dict[str, Any]], width: int = 2) -> list[dict[str, list[str]]]:
@@ -111,8 +136,12 @@ def _context(rows: list[dict[str, Any]], width: int = 2) -> list[dict[str, list[
     out = []
     for r in rows:
         doc, at = by_doc[r["doc_id"]], r["sentence_index"]
-        out.append({"before": [doc[j] for j in range(at - width, at) if j in doc],
-                    "after": [doc[j] for j in range(at + 1, at + 1 + width) if j in doc]})
+        out.append(
+            {
+                "before": [doc[j] for j in range(at - width, at) if j in doc],
+                "after": [doc[j] for j in range(at + 1, at + 1 + width) if j in doc],
+            }
+        )
     return out
 
 

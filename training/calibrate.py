@@ -29,8 +29,9 @@ def _folds(labels: Any, groups: Any, folds: int, seed: int) -> list[tuple[Any, A
     return list(cv.split(np.zeros(len(labels)), labels, groups=groups))
 
 
-def _calibrated(make_base: Callable[[], Any], method: str, texts: list[str], labels: Any, groups: Any,
-                folds: int, seed: int) -> Any:
+def _calibrated(
+    make_base: Callable[[], Any], method: str, texts: list[str], labels: Any, groups: Any, folds: int, seed: int
+) -> Any:
     """``CalibratedClassifierCV`` of a fresh base model, its map fitted on grouped out-of-fold scores."""
     from sklearn.calibration import CalibratedClassifierCV
 
@@ -39,8 +40,15 @@ def _calibrated(make_base: Callable[[], Any], method: str, texts: list[str], lab
     return model.fit(texts, labels.tolist())
 
 
-def choose_and_fit(make_base: Callable[[], Any], texts: list[str], labels: Any, groups: Any, folds: int,
-                   seed: int, methods: tuple[str, ...] = METHODS) -> tuple[Any, dict[str, Any]]:
+def choose_and_fit(
+    make_base: Callable[[], Any],
+    texts: list[str],
+    labels: Any,
+    groups: Any,
+    folds: int,
+    seed: int,
+    methods: tuple[str, ...] = METHODS,
+) -> tuple[Any, dict[str, Any]]:
     """The calibrated model of the method with the lowest grouped-CV log loss, and the report behind the choice.
 
     The report holds ``method`` and, under ``cv``, ECE, Brier and log loss of every method and

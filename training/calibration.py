@@ -32,7 +32,9 @@ def _arrays(y_true: Sequence[str], proba: Any, classes: Sequence[str]) -> tuple[
     return p, np.array([index.get(str(t), -1) for t in y_true], dtype=np.int64)
 
 
-def reliability_bins(y_true: Sequence[str], proba: Any, classes: Sequence[str], bins: int = BINS) -> list[dict[str, float]]:
+def reliability_bins(
+    y_true: Sequence[str], proba: Any, classes: Sequence[str], bins: int = BINS
+) -> list[dict[str, float]]:
     """One row per non-empty equal-width bin of top probability: ``low``, ``high``, ``n``, ``confidence``, ``accuracy``."""
     import numpy as np
 
@@ -48,8 +50,15 @@ def reliability_bins(y_true: Sequence[str], proba: Any, classes: Sequence[str], 
         mask = which == i
         n = int(mask.sum())
         if n:
-            out.append({"low": i / bins, "high": (i + 1) / bins, "n": float(n),
-                        "confidence": float(top[mask].mean()), "accuracy": float(right[mask].mean())})
+            out.append(
+                {
+                    "low": i / bins,
+                    "high": (i + 1) / bins,
+                    "n": float(n),
+                    "confidence": float(top[mask].mean()),
+                    "accuracy": float(right[mask].mean()),
+                }
+            )
     return out
 
 
@@ -88,8 +97,11 @@ def log_loss(y_true: Sequence[str], proba: Any, classes: Sequence[str]) -> float
 
 def scores(y_true: Sequence[str], proba: Any, classes: Sequence[str], bins: int = BINS) -> dict[str, float]:
     """``ece``, ``brier`` and ``log_loss`` of the same predictions."""
-    return {"ece": ece(y_true, proba, classes, bins), "brier": brier(y_true, proba, classes),
-            "log_loss": log_loss(y_true, proba, classes)}
+    return {
+        "ece": ece(y_true, proba, classes, bins),
+        "brier": brier(y_true, proba, classes),
+        "log_loss": log_loss(y_true, proba, classes),
+    }
 
 
 def aligned(proba: Any, model_classes: Sequence[str], classes: Sequence[str]) -> Any:
@@ -108,5 +120,7 @@ def aligned(proba: Any, model_classes: Sequence[str], classes: Sequence[str]) ->
 def check_enough(n: int, bins: int = BINS, what: str = "the evaluation data") -> None:
     """Refuse data with fewer sentences than calibration bins: the error per bin would be noise."""
     if n < bins:
-        raise StanceError(f"too few sentences for calibration scores: {what} has {n}, "
-                          f"and the {bins} confidence bins need at least {bins} (bring more labelled sentences)")
+        raise StanceError(
+            f"too few sentences for calibration scores: {what} has {n}, "
+            f"and the {bins} confidence bins need at least {bins} (bring more labelled sentences)"
+        )

@@ -43,15 +43,25 @@ def _mix(info: dict[str, Any], column: str) -> str:
 def _weak_sources(info: dict[str, Any]) -> str:
     """Where the weak labels came from, why, and how each source scores against gold."""
     source = info.get("weak_labels", "rules")
-    lines = [f"Weak labels (`--weak-labels {source}`) come from `{info['label_model']}`"
-             + (f": {info['label_model_reason']}." if info.get("label_model_reason") else ".")]
+    lines = [
+        f"Weak labels (`--weak-labels {source}`) come from `{info['label_model']}`"
+        + (f": {info['label_model_reason']}." if info.get("label_model_reason") else ".")
+    ]
     rows = info.get("sources_vs_gold") or []
     if rows:
-        lines += ["", "Each source against the gold sentences (a model that was trained on these sentences scores",
-                  "higher on them than it will on new text):", "",
-                  _table(["source", "gold sentences", "accuracy", "macro-F1", "used"],
-                         [[r["source"], r["gold_sentences"], r["accuracy"], r["macro_f1"], "yes" if r["used"] else ""]
-                          for r in rows])]
+        lines += [
+            "",
+            "Each source against the gold sentences (a model that was trained on these sentences scores",
+            "higher on them than it will on new text):",
+            "",
+            _table(
+                ["source", "gold sentences", "accuracy", "macro-F1", "used"],
+                [
+                    [r["source"], r["gold_sentences"], r["accuracy"], r["macro_f1"], "yes" if r["used"] else ""]
+                    for r in rows
+                ],
+            ),
+        ]
     else:
         lines += ["", "No gold sentences: no source could be scored."]
     for warning in info.get("warnings") or []:
@@ -96,8 +106,10 @@ def render_card(dd: dict[str, dict[str, Counter[Any]]], info: dict[str, Any], lf
     hard = info.get("hard_cases") or {}
     if hard.get("polar"):
         kinds = ", ".join(f"{k} {v}" for k, v in hard["by_kind"].items())
-        parts.append(f"- Hard cases among gold favor/against sentences: {hard['hard']} of {hard['polar']} "
-                     f"({hard['hard'] / hard['polar']:.0%}; {kinds})")
+        parts.append(
+            f"- Hard cases among gold favor/against sentences: {hard['hard']} of {hard['polar']} "
+            f"({hard['hard'] / hard['polar']:.0%}; {kinds})"
+        )
     parts += [
         "",
         "## Labels per split",
@@ -132,11 +144,15 @@ def render_card(dd: dict[str, dict[str, Counter[Any]]], info: dict[str, Any], lf
             f"**{agreement['kappa']:.3f}**, observed agreement {agreement['observed_agreement']:.1%}, "
             f"{agreement['disagreements']} disagreements adjudicated.",
             "",
-            _table(["first \\ second", *LABELS], [[a, *(agreement["confusion"][a][b] for b in LABELS)] for a in LABELS]),
+            _table(
+                ["first \\ second", *LABELS], [[a, *(agreement["confusion"][a][b] for b in LABELS)] for a in LABELS]
+            ),
         ]
     else:
         parts.append("No second labelling pass was recorded for these sources.")
-    lf_cols = ["function", "coverage", "overlap", "conflict", "gold_votes", "accuracy"] + [f"precision_{l}" for l in LABELS]
+    lf_cols = ["function", "coverage", "overlap", "conflict", "gold_votes", "accuracy"] + [
+        f"precision_{l}" for l in LABELS
+    ]
     parts += [
         "",
         "## Labelling functions against gold",

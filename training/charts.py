@@ -59,8 +59,15 @@ def bar_chart(rows: Sequence[Mapping[str, Any]], metric: str, path: Path) -> Non
     stds = [r[f"cv_{metric}_std"] for r in ordered]
     colors = ["#1b7837" if r["is_best"] else "#5aae61" if r["tied_with_best"] else "#bababa" for r in ordered]
     ax.barh(names, means, xerr=stds, color=colors, capsize=3, label=f"CV {metric} (mean ± std)")
-    ax.scatter([r[f"test_{metric}"] for r in ordered], names, color="#762a83", marker="D", s=18, zorder=3,
-               label=f"test {metric}")
+    ax.scatter(
+        [r[f"test_{metric}"] for r in ordered],
+        names,
+        color="#762a83",
+        marker="D",
+        s=18,
+        zorder=3,
+        label=f"test {metric}",
+    )
     ax.set_xlim(0, 1)
     ax.set_xlabel(metric)
     ax.set_title("dark green: best; light green: tied with best; grey: worse", fontsize=9)
@@ -70,13 +77,40 @@ def bar_chart(rows: Sequence[Mapping[str, Any]], metric: str, path: Path) -> Non
 
 
 LEADERBOARD_COLUMNS = (
-    "candidate", "features", "classifier", "training_data",
-    "cv_macro_f1_mean", "cv_macro_f1_std", "cv_f_avg_mean", "cv_f_avg_std", "cv_accuracy_mean", "cv_accuracy_std",
-    "grouping", "cv_episode_macro_f1_mean", "cv_episode_macro_f1_std", "cv_document_macro_f1_mean",
-    "cv_document_macro_f1_std", "cv_register_macro_f1",
-    "test_macro_f1", "test_f_avg", "test_accuracy",
-    "cv_ece", "cv_brier", "cv_log_loss", "test_ece", "test_brier", "test_log_loss", "fit_seconds", "predict_sentences_per_s", "model_size_bytes",
-    "tied_with_best", "is_best", "is_champion", "p_value", "mean_diff", "params",
+    "candidate",
+    "features",
+    "classifier",
+    "training_data",
+    "cv_macro_f1_mean",
+    "cv_macro_f1_std",
+    "cv_f_avg_mean",
+    "cv_f_avg_std",
+    "cv_accuracy_mean",
+    "cv_accuracy_std",
+    "grouping",
+    "cv_episode_macro_f1_mean",
+    "cv_episode_macro_f1_std",
+    "cv_document_macro_f1_mean",
+    "cv_document_macro_f1_std",
+    "cv_register_macro_f1",
+    "test_macro_f1",
+    "test_f_avg",
+    "test_accuracy",
+    "cv_ece",
+    "cv_brier",
+    "cv_log_loss",
+    "test_ece",
+    "test_brier",
+    "test_log_loss",
+    "fit_seconds",
+    "predict_sentences_per_s",
+    "model_size_bytes",
+    "tied_with_best",
+    "is_best",
+    "is_champion",
+    "p_value",
+    "mean_diff",
+    "params",
 )
 
 
@@ -86,9 +120,13 @@ def leaderboard_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(LEADERBOARD_COLUMNS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow({**r, **{k: json.dumps(v, sort_keys=True, default=str) for k, v in r.items()
-                                 if isinstance(v, dict)}, "params": json.dumps(r.get("params", {}), sort_keys=True,
-                                                                                 default=str)})
+        writer.writerow(
+            {
+                **r,
+                **{k: json.dumps(v, sort_keys=True, default=str) for k, v in r.items() if isinstance(v, dict)},
+                "params": json.dumps(r.get("params", {}), sort_keys=True, default=str),
+            }
+        )
     return buf.getvalue()
 
 

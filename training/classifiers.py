@@ -19,17 +19,47 @@ from dataclasses import dataclass
 from typing import Any
 
 NEGATORS: tuple[str, ...] = (
-    "not", "no", "never", "neither", "nor", "without", "cannot", "nothing", "none", "nobody",
-    "refuse", "refuses", "refused", "reject", "rejects", "rejected", "oppose", "opposes", "opposed",
+    "not",
+    "no",
+    "never",
+    "neither",
+    "nor",
+    "without",
+    "cannot",
+    "nothing",
+    "none",
+    "nobody",
+    "refuse",
+    "refuses",
+    "refused",
+    "reject",
+    "rejects",
+    "rejected",
+    "oppose",
+    "opposes",
+    "opposed",
 )
 MODALS: tuple[str, ...] = (
-    "would", "could", "might", "may", "should", "must", "if", "unless", "until", "before",
-    "once", "only", "conditional", "conditions", "provided",
+    "would",
+    "could",
+    "might",
+    "may",
+    "should",
+    "must",
+    "if",
+    "unless",
+    "until",
+    "before",
+    "once",
+    "only",
+    "conditional",
+    "conditions",
+    "provided",
 )
 SCOPE_ENDS: tuple[str, ...] = ("but", "however", "although", "though", "while", "whereas", "yet")
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
-_PUNCT_END = frozenset(".,;:!?()[]\"“”")
+_PUNCT_END = frozenset('.,;:!?()[]"“”')
 
 
 def mark_scopes(
@@ -163,8 +193,9 @@ def __getattr__(name: str) -> Any:
 
 
 # Names skops needs to trust for our own classes (persistence.TRUSTED_TYPES lists them).
-OWN_TYPES: tuple[str, ...] = tuple(f"{__name__}.{n}" for n in ("TextColumn", "NegationScopeMarker",
-                                                                 "CompactTfidfVectorizer"))
+OWN_TYPES: tuple[str, ...] = tuple(
+    f"{__name__}.{n}" for n in ("TextColumn", "NegationScopeMarker", "CompactTfidfVectorizer")
+)
 
 
 # ---------------------------------------------------------------- feature extractors
@@ -176,25 +207,42 @@ def _ngrams(low: int, high: int, what: str) -> tuple[int, int]:
     return (low, high)
 
 
-def _word(ngram_min: int = 1, ngram_max: int = 2, min_df: int = 1, max_features: int | None = 50000,
-          sublinear_tf: bool = True) -> Any:
+def _word(
+    ngram_min: int = 1, ngram_max: int = 2, min_df: int = 1, max_features: int | None = 50000, sublinear_tf: bool = True
+) -> Any:
     tfidf = _transformers()["CompactTfidfVectorizer"]
-    return tfidf(analyzer="word", ngram_range=_ngrams(ngram_min, ngram_max, "word"), min_df=min_df,
-                 max_features=max_features, sublinear_tf=sublinear_tf)
+    return tfidf(
+        analyzer="word",
+        ngram_range=_ngrams(ngram_min, ngram_max, "word"),
+        min_df=min_df,
+        max_features=max_features,
+        sublinear_tf=sublinear_tf,
+    )
 
 
-def _char(ngram_min: int = 2, ngram_max: int = 5, min_df: int = 2, max_features: int | None = 100000,
-          sublinear_tf: bool = True) -> Any:
+def _char(
+    ngram_min: int = 2,
+    ngram_max: int = 5,
+    min_df: int = 2,
+    max_features: int | None = 100000,
+    sublinear_tf: bool = True,
+) -> Any:
     tfidf = _transformers()["CompactTfidfVectorizer"]
-    return tfidf(analyzer="char_wb", ngram_range=_ngrams(ngram_min, ngram_max, "char"), min_df=min_df,
-                 max_features=max_features, sublinear_tf=sublinear_tf)
+    return tfidf(
+        analyzer="char_wb",
+        ngram_range=_ngrams(ngram_min, ngram_max, "char"),
+        min_df=min_df,
+        max_features=max_features,
+        sublinear_tf=sublinear_tf,
+    )
 
 
 def _word_char(word_ngram_max: int = 2, char_ngram_max: int = 5, min_df: int = 2) -> Any:
     from sklearn.pipeline import FeatureUnion
 
-    return FeatureUnion([("word", _word(ngram_max=word_ngram_max, min_df=1)),
-                         ("char", _char(ngram_max=char_ngram_max, min_df=min_df))])
+    return FeatureUnion(
+        [("word", _word(ngram_max=word_ngram_max, min_df=1)), ("char", _char(ngram_max=char_ngram_max, min_df=min_df))]
+    )
 
 
 def _negation(ngram_min: int = 1, ngram_max: int = 2, min_df: int = 1, max_features: int | None = 50000) -> Any:
@@ -204,15 +252,17 @@ def _negation(ngram_min: int = 1, ngram_max: int = 2, min_df: int = 1, max_featu
     return Pipeline([("mark", marker), ("tfidf", _word(ngram_min, ngram_max, min_df, max_features))])
 
 
-def _embedding(encoder: str = "all-MiniLM-L6-v2", batch_size: int = 64, nonnegative: bool = False,
-               backend: str = "torch") -> Any:
+def _embedding(
+    encoder: str = "all-MiniLM-L6-v2", batch_size: int = 64, nonnegative: bool = False, backend: str = "torch"
+) -> Any:
     from training import encoders
 
     encoders.spec(encoder)  # an unknown name fails here, with the list of known ones
     if backend not in encoders.BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(encoders.BACKENDS)} (got {backend!r})")
-    return encoders.__getattr__("SentenceEmbedder")(encoder=encoder, batch_size=batch_size, nonnegative=nonnegative,
-                                                    backend=backend)
+    return encoders.__getattr__("SentenceEmbedder")(
+        encoder=encoder, batch_size=batch_size, nonnegative=nonnegative, backend=backend
+    )
 
 
 def _no_features() -> None:
@@ -222,18 +272,30 @@ def _no_features() -> None:
 # ---------------------------------------------------------------- classifiers
 
 
-def _logreg(seed: int, C: float = 1.0, class_weight: str | None = "balanced", solver: str = "newton-cg",
-            tol: float = 1e-3, max_iter: int = 1000) -> Any:
+def _logreg(
+    seed: int,
+    C: float = 1.0,
+    class_weight: str | None = "balanced",
+    solver: str = "newton-cg",
+    tol: float = 1e-3,
+    max_iter: int = 1000,
+) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     # On sparse text features newton-cg at tol 1e-3 is several times faster than lbfgs; the
     # scores move by far less than their spread across folds.
-    return LogisticRegression(C=C, class_weight=class_weight, solver=solver, tol=tol, max_iter=max_iter,
-                              random_state=seed)
+    return LogisticRegression(
+        C=C, class_weight=class_weight, solver=solver, tol=tol, max_iter=max_iter, random_state=seed
+    )
 
 
-def _linear_svc(seed: int, C: float = 0.5, class_weight: str | None = "balanced", calibration: str = "temperature",
-                calibration_folds: int = 3) -> Any:
+def _linear_svc(
+    seed: int,
+    C: float = 0.5,
+    class_weight: str | None = "balanced",
+    calibration: str = "temperature",
+    calibration_folds: int = 3,
+) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 
@@ -241,8 +303,7 @@ def _linear_svc(seed: int, C: float = 0.5, class_weight: str | None = "balanced"
     # Temperature scaling with ensemble=False keeps the SVM's own decisions (one model fitted on
     # all rows) and needs one small optimisation instead of one per class and fold.
     svc = LinearSVC(C=C, class_weight=class_weight, random_state=seed)
-    return CalibratedClassifierCV(svc, method=calibration, cv=calibration_folds,
-                                  ensemble=calibration != "temperature")
+    return CalibratedClassifierCV(svc, method=calibration, cv=calibration_folds, ensemble=calibration != "temperature")
 
 
 def _complement_nb(seed: int, alpha: float = 0.3, norm: bool = False) -> Any:
@@ -251,27 +312,50 @@ def _complement_nb(seed: int, alpha: float = 0.3, norm: bool = False) -> Any:
     return ComplementNB(alpha=alpha, norm=norm)
 
 
-def _sgd(seed: int, alpha: float = 1e-4, loss: str = "modified_huber", class_weight: str | None = "balanced",
-         max_iter: int = 200, tol: float | None = 1e-3) -> Any:
+def _sgd(
+    seed: int,
+    alpha: float = 1e-4,
+    loss: str = "modified_huber",
+    class_weight: str | None = "balanced",
+    max_iter: int = 200,
+    tol: float | None = 1e-3,
+) -> Any:
     from sklearn.linear_model import SGDClassifier
 
     # modified_huber gives predict_proba; a fixed seed makes the shuffling reproducible.
-    return SGDClassifier(loss=loss, alpha=alpha, class_weight=class_weight, max_iter=max_iter, tol=tol,
-                         random_state=seed)
+    return SGDClassifier(
+        loss=loss, alpha=alpha, class_weight=class_weight, max_iter=max_iter, tol=tol, random_state=seed
+    )
 
 
-def _ridge(seed: int, alpha: float = 1.0, class_weight: str | None = "balanced", calibration: str = "temperature",
-           calibration_folds: int = 3) -> Any:
+def _ridge(
+    seed: int,
+    alpha: float = 1.0,
+    class_weight: str | None = "balanced",
+    calibration: str = "temperature",
+    calibration_folds: int = 3,
+) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import RidgeClassifier
 
-    return CalibratedClassifierCV(RidgeClassifier(alpha=alpha, class_weight=class_weight), method=calibration,
-                                  cv=calibration_folds, ensemble=calibration != "temperature")
+    return CalibratedClassifierCV(
+        RidgeClassifier(alpha=alpha, class_weight=class_weight),
+        method=calibration,
+        cv=calibration_folds,
+        ensemble=calibration != "temperature",
+    )
 
 
-def _random_forest(seed: int, n_components: int = 48, svd_iterations: int = 2, n_estimators: int = 50,
-                   max_samples: float | None = 0.5, max_depth: int | None = None, min_samples_leaf: int = 1,
-                   class_weight: str | None = "balanced_subsample") -> Any:
+def _random_forest(
+    seed: int,
+    n_components: int = 48,
+    svd_iterations: int = 2,
+    n_estimators: int = 50,
+    max_samples: float | None = 0.5,
+    max_depth: int | None = None,
+    min_samples_leaf: int = 1,
+    class_weight: str | None = "balanced_subsample",
+) -> Any:
     from sklearn.decomposition import TruncatedSVD
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
@@ -279,12 +363,23 @@ def _random_forest(seed: int, n_components: int = 48, svd_iterations: int = 2, n
     # Trees on tens of thousands of sparse columns are slow and weak; a truncated SVD first
     # gives them a small dense space (latent semantic analysis). Bootstrap samples of half the
     # rows keep 16 fits per comparison affordable. n_jobs=1: candidates already run in parallel.
-    return Pipeline([
-        ("svd", TruncatedSVD(n_components=n_components, n_iter=svd_iterations, random_state=seed)),
-        ("forest", RandomForestClassifier(n_estimators=n_estimators, max_samples=max_samples, max_depth=max_depth,
-                                          min_samples_leaf=min_samples_leaf, class_weight=class_weight,
-                                          random_state=seed, n_jobs=1)),
-    ])
+    return Pipeline(
+        [
+            ("svd", TruncatedSVD(n_components=n_components, n_iter=svd_iterations, random_state=seed)),
+            (
+                "forest",
+                RandomForestClassifier(
+                    n_estimators=n_estimators,
+                    max_samples=max_samples,
+                    max_depth=max_depth,
+                    min_samples_leaf=min_samples_leaf,
+                    class_weight=class_weight,
+                    random_state=seed,
+                    n_jobs=1,
+                ),
+            ),
+        ]
+    )
 
 
 def _knn(seed: int, n_neighbors: int = 15, weights: str = "distance", metric: str = "cosine") -> Any:
@@ -305,8 +400,14 @@ def _rules(seed: int, lexicons: dict[str, Any] | None = None, label_model: str =
     return RuleClassifier(lexicons=lexicons, label_model=label_model)
 
 
-def _soft_vote(seed: int, tfidf: str = "word_char", tfidf_C: float = 8.0, encoder: str = "all-MiniLM-L6-v2",
-               embed_C: float = 2.0, tfidf_weight: float = 0.5) -> Any:
+def _soft_vote(
+    seed: int,
+    tfidf: str = "word_char",
+    tfidf_C: float = 8.0,
+    encoder: str = "all-MiniLM-L6-v2",
+    embed_C: float = 2.0,
+    tfidf_weight: float = 0.5,
+) -> Any:
     from sklearn.ensemble import VotingClassifier
     from sklearn.pipeline import Pipeline
 
@@ -316,21 +417,38 @@ def _soft_vote(seed: int, tfidf: str = "word_char", tfidf_C: float = 8.0, encode
         raise ValueError(f"tfidf_weight must be between 0 and 1 (got {tfidf_weight})")
     # Each member is a whole text-in pipeline, so each is fitted on the fold's sentences like any
     # candidate; the vote averages their probabilities.
-    members = [("tfidf", Pipeline([("features", FEATURES[tfidf].build()), ("clf", _logreg(seed, C=tfidf_C))])),
-               ("encoder", Pipeline([("features", _embedding(encoder)), ("clf", _logreg(seed, C=embed_C))]))]
+    members = [
+        ("tfidf", Pipeline([("features", FEATURES[tfidf].build()), ("clf", _logreg(seed, C=tfidf_C))])),
+        ("encoder", Pipeline([("features", _embedding(encoder)), ("clf", _logreg(seed, C=embed_C))])),
+    ]
     return VotingClassifier(members, voting="soft", weights=[tfidf_weight, 1.0 - tfidf_weight])
 
 
-def _finetune(seed: int, encoder: str = "all-MiniLM-L6-v2", epochs: int = 3, learning_rate: float = 1e-4,
-              batch_size: int = 32, max_length: int = 64, train_layers: int = 1) -> Any:
+def _finetune(
+    seed: int,
+    encoder: str = "all-MiniLM-L6-v2",
+    epochs: int = 3,
+    learning_rate: float = 1e-4,
+    batch_size: int = 32,
+    max_length: int = 64,
+    train_layers: int = 1,
+) -> Any:
     from training import encoders, finetune
 
     encoders.spec(encoder)
     if not 1 <= train_layers <= 6 or epochs < 1 or batch_size < 1 or max_length < 8 or learning_rate <= 0:
-        raise ValueError("need 1 <= train_layers <= 6, epochs >= 1, batch_size >= 1, max_length >= 8, learning_rate > 0")
-    return finetune.__getattr__("FineTunedEncoder")(encoder=encoder, epochs=epochs, learning_rate=learning_rate,
-                                                    batch_size=batch_size, max_length=max_length,
-                                                    train_layers=train_layers, seed=seed)
+        raise ValueError(
+            "need 1 <= train_layers <= 6, epochs >= 1, batch_size >= 1, max_length >= 8, learning_rate > 0"
+        )
+    return finetune.__getattr__("FineTunedEncoder")(
+        encoder=encoder,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        max_length=max_length,
+        train_layers=train_layers,
+        seed=seed,
+    )
 
 
 @dataclass(frozen=True)
@@ -362,8 +480,9 @@ FEATURES: dict[str, Component] = {
         Component("char", "character 2-5-gram TF-IDF (within word boundaries)", _char, cost=2.5),
         Component("word_char", "union of word and character TF-IDF", _word_char, cost=3.0),
         Component("negation", "word TF-IDF over text with negation/modality scopes marked", _negation),
-        Component("embedding", "sentence-encoder vectors (feature_params.encoder picks the encoder)", _embedding,
-                  cost=0.3),
+        Component(
+            "embedding", "sentence-encoder vectors (feature_params.encoder picks the encoder)", _embedding, cost=0.3
+        ),
         Component("none", "raw sentences (for classifiers that read text themselves)", _no_features),
     )
 }
@@ -378,14 +497,29 @@ CLASSIFIERS: dict[str, Component] = {
         Component("ridge", "ridge classifier with calibrated probabilities", _ridge, cost=1.2),
         Component("random_forest", "random forest on a truncated-SVD reduction", _random_forest, cost=4.0),
         Component("knn", "k nearest neighbours (cosine)", _knn, cost=0.3),
-        Component("soft_vote", "soft vote of TF-IDF logistic regression and encoder-vector logistic regression",
-                  _soft_vote, needs_features=False, cost=5.0),
-        Component("finetune", "encoder fine-tuned end to end (top layers and a linear head, PyTorch)", _finetune,
-                  needs_features=False, cost=60.0),
-        Component("dummy", "prior-class baseline (the floor)", _dummy, needs_features=False, baseline=True,
-                  cost=0.01),
-        Component("rules", "the dataset builder's labelling functions and label model", _rules,
-                  needs_features=False, baseline=True, cost=3.0),
+        Component(
+            "soft_vote",
+            "soft vote of TF-IDF logistic regression and encoder-vector logistic regression",
+            _soft_vote,
+            needs_features=False,
+            cost=5.0,
+        ),
+        Component(
+            "finetune",
+            "encoder fine-tuned end to end (top layers and a linear head, PyTorch)",
+            _finetune,
+            needs_features=False,
+            cost=60.0,
+        ),
+        Component("dummy", "prior-class baseline (the floor)", _dummy, needs_features=False, baseline=True, cost=0.01),
+        Component(
+            "rules",
+            "the dataset builder's labelling functions and label model",
+            _rules,
+            needs_features=False,
+            baseline=True,
+            cost=3.0,
+        ),
     )
 }
 
@@ -429,8 +563,10 @@ def weight_keyword(estimator: Any, prefix: str = "") -> str | None:
         return weight_keyword(last, f"{prefix}{name}__")
     # The rule classifier accepts the keyword for compatibility but ignores it; a vote would hand
     # it to pipelines, which take it only by step name.
-    if has_fit_parameter(estimator, "sample_weight") and type(estimator).__name__ not in ("RuleClassifier",
-                                                                                           "VotingClassifier"):
+    if has_fit_parameter(estimator, "sample_weight") and type(estimator).__name__ not in (
+        "RuleClassifier",
+        "VotingClassifier",
+    ):
         return f"{prefix}sample_weight"
     return None
 

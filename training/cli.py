@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -95,8 +95,9 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True,
-                                          callback=_print_version)] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_print_version)
+    ] = False,
 ) -> None:
     """Build a stance-toward-normalization dataset, compare classifiers in MLflow, label new text."""
     # Library progress bars and INFO lines are not ours to print; a user may turn them back on.
@@ -126,9 +127,15 @@ def _log_warnings() -> None:
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
-ClusterOpt = Annotated[Optional[str], typer.Option(
-    "--cluster", envvar="STANCE_CLUSTER", show_envvar=True,
-    help="Dask scheduler, tcp://HOST:8786: its workers do the work, results identical to a local run.")]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        envvar="STANCE_CLUSTER",
+        show_envvar=True,
+        help="Dask scheduler, tcp://HOST:8786: its workers do the work, results identical to a local run.",
+    ),
+]
 
 
 @app.command()
@@ -152,24 +159,54 @@ def _progress(description: str) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 @app.command("build-dataset")
 @user_errors
 def build_dataset(
     config: ConfigOpt = DATASET_CONFIG,
-    seeds: Annotated[Optional[Path], typer.Option("--seeds", help="Folder of documents (default: seeds_dir from the config).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Where to save the dataset (default: out_dir from the config).")] = None,
-    hf: Annotated[Optional[str], typer.Option("--hf", help="A Hugging Face dataset name, saved dataset folder or parquet file instead of --seeds.")] = None,
-    text_column: Annotated[Optional[str], typer.Option("--text-column", help="Column holding the text (csv, jsonl, --hf).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for the split (default: the config's seed).")] = None,
-    weak_labels: Annotated[str, typer.Option("--weak-labels", help="Weak labels from the labelling functions (rules), a trained model (model), or the model voting with them (both).")] = "rules",
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="The model for --weak-labels model|both (default: models/stance-classifier).")] = None,
+    seeds: Annotated[
+        Path | None, typer.Option("--seeds", help="Folder of documents (default: seeds_dir from the config).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to save the dataset (default: out_dir from the config).")
+    ] = None,
+    hf: Annotated[
+        str | None,
+        typer.Option(
+            "--hf", help="A Hugging Face dataset name, saved dataset folder or parquet file instead of --seeds."
+        ),
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", help="Column holding the text (csv, jsonl, --hf).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for the split (default: the config's seed).")
+    ] = None,
+    weak_labels: Annotated[
+        str,
+        typer.Option(
+            "--weak-labels",
+            help="Weak labels from the labelling functions (rules), a trained model (model), or the model voting with them (both).",
+        ),
+    ] = "rules",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="The model for --weak-labels model|both (default: models/stance-classifier)."
+        ),
+    ] = None,
 ) -> None:
     """Turn documents into a labelled, split, fingerprinted Hugging Face dataset."""
-    from rich.console import Console
 
     from training.config import DatasetConfig, load_config
     from training.dataset import build_dataset as build
@@ -179,22 +216,38 @@ def build_dataset(
         cfg = cfg.model_copy(update={"seed": seed})
     with _progress("reading documents") as bar:
         task = bar.add_task("read", total=None)
-        result = build(cfg, seeds=seeds, out=out, hf=hf, text_column=text_column,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total),
-                       weak_labels=weak_labels, model=model)
+        result = build(
+            cfg,
+            seeds=seeds,
+            out=out,
+            hf=hf,
+            text_column=text_column,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            weak_labels=weak_labels,
+            model=model,
+        )
     console = _console()
     info = result.info
     console.print(_lf_table(result.lf_table))
     scores = ", ".join(f"{k} {v:.3f}" for k, v in info["label_model_gold_macro_f1"].items() if v == v)
-    console.print(f"label model: {info['label_model']} ({info['label_model_reason']}"
-                  + (f"; macro-F1 on gold: {scores})" if scores else ")"))
-    console.print("splits: " + ", ".join(f"{k} {v}" for k, v in info["splits"].items())
-                  + f"; duplicates dropped: {info['duplicates_dropped']}")
+    console.print(
+        f"label model: {info['label_model']} ({info['label_model_reason']}"
+        + (f"; macro-F1 on gold: {scores})" if scores else ")")
+    )
+    console.print(
+        "splits: "
+        + ", ".join(f"{k} {v}" for k, v in info["splits"].items())
+        + f"; duplicates dropped: {info['duplicates_dropped']}"
+    )
     leak = info["leakage"]
-    console.print(f"leakage: {leak['documents_in_several_splits']} documents and "
-                  f"{leak['near_duplicates_across_splits']} near-duplicate pairs across splits")
+    console.print(
+        f"leakage: {leak['documents_in_several_splits']} documents and "
+        f"{leak['near_duplicates_across_splits']} near-duplicate pairs across splits"
+    )
     if info.get("agreement"):
-        console.print(f"agreement: Cohen's kappa {info['agreement']['kappa']:.3f} on {info['agreement']['sentences']} sentences")
+        console.print(
+            f"agreement: Cohen's kappa {info['agreement']['kappa']:.3f} on {info['agreement']['sentences']} sentences"
+        )
     console.print(f"saved {result.out} (fingerprint {result.fingerprint[:16]})")
 
 
@@ -212,35 +265,86 @@ def _lf_table(rows: list[dict[str, Any]]) -> Any:
     from training.config import LABELS
 
     table = Table(title="labelling functions against gold")
-    cols = ["function", "coverage", "overlap", "conflict", "gold_votes", "accuracy"] + [f"precision_{l}" for l in LABELS]
+    cols = ["function", "coverage", "overlap", "conflict", "gold_votes", "accuracy"] + [
+        f"precision_{l}" for l in LABELS
+    ]
     heads = ["function", "cover", "overlap", "conflict", "gold n", "acc"] + [f"P {l}" for l in LABELS]
     for c, head in zip(cols, heads):
         table.add_column(head, justify="left" if c == "function" else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*("" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols))
+        table.add_row(
+            *("" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols)
+        )
     return table
 
 
-ModelOpt = Annotated[str, typer.Option(
-    "--model", "-m",
-    help="Export directory, .skops file or MLflow model URI (runs:/..., models:/stance-classifier@champion).")]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Export directory, .skops file or MLflow model URI (runs:/..., models:/stance-classifier@champion).",
+    ),
+]
 
 
 @app.command()
 @user_errors
 def predict(
-    sentences: Annotated[Optional[list[str]], typer.Argument(help="Sentences to label (else --input or standard input).", show_default=False)] = None,
-    input: Annotated[Optional[Path], typer.Option("--input", "-i", help="A .txt (one sentence a line), .jsonl or .csv file; .md/.html with --documents.")] = None,
-    input_format: Annotated[Optional[str], typer.Option("--input-format", help="txt, jsonl or csv (default: the file suffix; txt for standard input).")] = None,
-    text_column: Annotated[str, typer.Option("--text-column", help="Field or column holding the text (jsonl, csv).")] = "text",
-    documents: Annotated[bool, typer.Option("--documents", help="Treat each input as a document and segment it like build-dataset.")] = False,
+    sentences: Annotated[
+        list[str] | None,
+        typer.Argument(help="Sentences to label (else --input or standard input).", show_default=False),
+    ] = None,
+    input: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", "-i", help="A .txt (one sentence a line), .jsonl or .csv file; .md/.html with --documents."
+        ),
+    ] = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help="txt, jsonl or csv (default: the file suffix; txt for standard input)."),
+    ] = None,
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Field or column holding the text (jsonl, csv).")
+    ] = "text",
+    documents: Annotated[
+        bool, typer.Option("--documents", help="Treat each input as a document and segment it like build-dataset.")
+    ] = False,
     model: ModelOpt = "models/stance-classifier",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write rows to this file (atomically) instead of standard output.")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table, jsonl or csv (default: a table on a terminal, else jsonl; csv for a .csv --output).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")] = 4096,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).", show_default=False)] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write rows to this file (atomically) instead of standard output."),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, jsonl or csv (default: a table on a terminal, else jsonl; csv for a .csv --output).",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Sentences per model call; memory follows this, not the input size.")
+    ] = 4096,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Processes labelling batches in parallel, output in input order (default: the usable CPU cores; 1: no extra process).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = DATASET_CONFIG,
-    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Label a sentence 'uncertain' when its top probability is below this, between 0 and 1 (default: min_confidence of the train config the model was trained with; none: label every sentence).", show_default=False)] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            help="Label a sentence 'uncertain' when its top probability is below this, between 0 and 1 (default: min_confidence of the train config the model was trained with; none: label every sentence).",
+            show_default=False,
+        ),
+    ] = None,
     cluster: ClusterOpt = None,
 ) -> None:
     """Label sentences with a saved or registered model: label and probability of each label per sentence."""
@@ -252,10 +356,21 @@ def predict(
         from training.config import DatasetConfig, load_config
 
         cfg = load_config(config, DatasetConfig) if config.exists() or config != DATASET_CONFIG else DatasetConfig()
-    opts = PredictOptions(texts=tuple(sentences or ()), input=input, input_format=input_format, text_column=text_column,
-                          documents=documents, model=model, output=output, format=fmt, batch_size=batch_size,
-                          id_column=cfg.reader.id_column if cfg else "id", jobs=usable_cores() if jobs is None else jobs,
-                          min_confidence=min_confidence, cluster=cluster)
+    opts = PredictOptions(
+        texts=tuple(sentences or ()),
+        input=input,
+        input_format=input_format,
+        text_column=text_column,
+        documents=documents,
+        model=model,
+        output=output,
+        format=fmt,
+        batch_size=batch_size,
+        id_column=cfg.reader.id_column if cfg else "id",
+        jobs=usable_cores() if jobs is None else jobs,
+        min_confidence=min_confidence,
+        cluster=cluster,
+    )
     stdin = getattr(sys.stdin, "buffer", None) or open(os.devnull, "rb")
     with contextlib.ExitStack() as stack:
         report = None
@@ -265,8 +380,15 @@ def predict(
             bar = stack.enter_context(Progress(console=_stderr_console(), transient=True))
             task = bar.add_task("labelling", total=None)
             report = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
-        stats = run_predict(opts, stdin, sys.stdout, stdout_is_terminal=sys.stdout.isatty() and output is None,
-                            stdin_is_terminal=bool(sys.stdin and sys.stdin.isatty()), dataset_config=cfg, progress=report)
+        stats = run_predict(
+            opts,
+            stdin,
+            sys.stdout,
+            stdout_is_terminal=sys.stdout.isatty() and output is None,
+            stdin_is_terminal=bool(sys.stdin and sys.stdin.isatty()),
+            dataset_config=cfg,
+            progress=report,
+        )
     for name in sorted(stats.replaced_fields):
         sys.stderr.write(f"warning: the input's '{name}' field was replaced by the prediction\n")
     sys.stderr.write(summary(stats) + "\n")
@@ -281,17 +403,39 @@ def _stderr_console() -> Any:
 @app.command()
 @user_errors
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", "-d", help="Labelled .jsonl/.csv file, or a dataset folder saved by build-dataset.")],
-    split: Annotated[Optional[str], typer.Option("--split", help="Split of a dataset folder (default: test).")] = None,
+    data: Annotated[
+        Path,
+        typer.Option("--data", "-d", help="Labelled .jsonl/.csv file, or a dataset folder saved by build-dataset."),
+    ],
+    split: Annotated[str | None, typer.Option("--split", help="Split of a dataset folder (default: test).")] = None,
     model: ModelOpt = "models/stance-classifier",
     text_column: Annotated[str, typer.Option("--text-column", help="Field or column holding the text.")] = "text",
-    label_column: Annotated[str, typer.Option("--label-column", help="Field or column holding the true label.")] = "label",
+    label_column: Annotated[
+        str, typer.Option("--label-column", help="Field or column holding the true label.")
+    ] = "label",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    log: Annotated[bool, typer.Option("--log", help="Record the evaluation as an MLflow run linked to the model.")] = False,
-    config: Annotated[Path, typer.Option("--config", "-c", help="Training config (its tracking section, for --log).")] = TRAIN_CONFIG,
-    metrics: Annotated[Optional[Path], typer.Option("--metrics", help="Also write the headline metrics as JSON here (for dvc metrics).")] = None,
-    plots: Annotated[Optional[Path], typer.Option("--plots", help="Also write confusion and per-class CSVs into this folder (for dvc plots).")] = None,
-    target_accuracy: Annotated[Optional[float], typer.Option("--target-accuracy", help="Also find the smallest top-probability threshold whose kept sentences reach this accuracy (0 to 1).", show_default=False)] = None,
+    log: Annotated[
+        bool, typer.Option("--log", help="Record the evaluation as an MLflow run linked to the model.")
+    ] = False,
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Training config (its tracking section, for --log).")
+    ] = TRAIN_CONFIG,
+    metrics: Annotated[
+        Path | None,
+        typer.Option("--metrics", help="Also write the headline metrics as JSON here (for dvc metrics)."),
+    ] = None,
+    plots: Annotated[
+        Path | None,
+        typer.Option("--plots", help="Also write confusion and per-class CSVs into this folder (for dvc plots)."),
+    ] = None,
+    target_accuracy: Annotated[
+        float | None,
+        typer.Option(
+            "--target-accuracy",
+            help="Also find the smallest top-probability threshold whose kept sentences reach this accuracy (0 to 1).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score a model on labelled sentences: macro-F1, F_avg, accuracy, per-label scores, confusion matrix."""
     from training.evaluate import evaluate_model
@@ -301,9 +445,18 @@ def evaluate(
         from training.config import load_config
         from training.train_config import TrainConfig
 
-        tracking_cfg = (load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()).tracking
-    report = evaluate_model(data, model, split=split, text_column=text_column, label_column=label_column,
-                            tracking=tracking_cfg, target_accuracy=target_accuracy)
+        tracking_cfg = (
+            load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()
+        ).tracking
+    report = evaluate_model(
+        data,
+        model,
+        split=split,
+        text_column=text_column,
+        label_column=label_column,
+        tracking=tracking_cfg,
+        target_accuracy=target_accuracy,
+    )
     if metrics or plots:
         from training.reports import write_reports
 
@@ -342,15 +495,22 @@ def _eval_report(report: dict[str, Any]) -> Any:
 def _risk_lines(report: dict[str, Any]) -> list[str]:
     """Calibration and risk-coverage lines of an evaluation report."""
     c, rc = report["calibration"], report["risk_coverage"]
-    lines = [f"calibration: ECE {c['ece']:.4f} (15 bins)   Brier {c['brier']:.4f}   log loss {c['log_loss']:.4f}",
-             "coverage  " + "   ".join(f"{100 * r['coverage']:.0f}%: acc {r['accuracy']:.3f} F1 {r['macro_f1']:.3f}"
-                                      for r in rc["at_coverage"]),
-             f"area under the risk-coverage curve {rc['aurc']:.4f}"]
+    lines = [
+        f"calibration: ECE {c['ece']:.4f} (15 bins)   Brier {c['brier']:.4f}   log loss {c['log_loss']:.4f}",
+        "coverage  "
+        + "   ".join(
+            f"{100 * r['coverage']:.0f}%: acc {r['accuracy']:.3f} F1 {r['macro_f1']:.3f}" for r in rc["at_coverage"]
+        ),
+        f"area under the risk-coverage curve {rc['aurc']:.4f}",
+    ]
     if "target_accuracy" in rc:
         t = rc["target_threshold"]
-        lines.append(f"no threshold reaches accuracy {rc['target_accuracy']:g} on this data" if t is None else
-                     f"accuracy {rc['target_accuracy']:g}: --min-confidence {t['threshold']:.4f} keeps "
-                     f"{100 * t['coverage']:.1f}% of sentences at accuracy {t['accuracy']:.3f}")
+        lines.append(
+            f"no threshold reaches accuracy {rc['target_accuracy']:g} on this data"
+            if t is None
+            else f"accuracy {rc['target_accuracy']:g}: --min-confidence {t['threshold']:.4f} keeps "
+            f"{100 * t['coverage']:.1f}% of sentences at accuracy {t['accuracy']:.3f}"
+        )
     return lines
 
 
@@ -359,9 +519,27 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
     from rich.table import Table
 
     table = Table(title=title)
-    for head in ("candidate", "labels", f"CV {metric}", "CV F_avg", "CV acc", "episode CV", "document CV",
-                 "test macro-F1", "test F_avg", "CV ECE", "test ECE", "test Brier", "fit s", "pred sent/s", "size KB", "vs best", "p"):
+    for head in (
+        "candidate",
+        "labels",
+        f"CV {metric}",
+        "CV F_avg",
+        "CV acc",
+        "episode CV",
+        "document CV",
+        "test macro-F1",
+        "test F_avg",
+        "CV ECE",
+        "test ECE",
+        "test Brier",
+        "fit s",
+        "pred sent/s",
+        "size KB",
+        "vs best",
+        "p",
+    ):
         table.add_column(head, justify="left" if head in ("candidate", "labels", "vs best") else "right", no_wrap=True)
+
     def num(key: str, fmt: str, scale: float = 1.0) -> str:
         v = r.get(key)
         return "-" if v is None or v != v else format(v / scale, fmt)
@@ -371,13 +549,22 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
         if r.get("is_champion") and not r["is_best"]:
             verdict += " [bold green](champion)[/]"
         table.add_row(
-            r["candidate"], r["training_data"],
+            r["candidate"],
+            r["training_data"],
             f"{num(f'cv_{metric}_mean', '.3f')} ± {num(f'cv_{metric}_std', '.3f')}",
-            f"{num('cv_f_avg_mean', '.3f')} ± {num('cv_f_avg_std', '.3f')}", num("cv_accuracy_mean", ".3f"),
-            num("cv_episode_macro_f1_mean", ".3f"), num("cv_document_macro_f1_mean", ".3f"),
-            num("test_macro_f1", ".3f"), num("test_f_avg", ".3f"), num("cv_ece", ".3f"), num("test_ece", ".3f"),
-            num("test_brier", ".3f"), num("fit_seconds", ".2f"),
-            num("predict_sentences_per_s", ",.0f"), num("model_size_bytes", ",.0f", 1024), verdict,
+            f"{num('cv_f_avg_mean', '.3f')} ± {num('cv_f_avg_std', '.3f')}",
+            num("cv_accuracy_mean", ".3f"),
+            num("cv_episode_macro_f1_mean", ".3f"),
+            num("cv_document_macro_f1_mean", ".3f"),
+            num("test_macro_f1", ".3f"),
+            num("test_f_avg", ".3f"),
+            num("cv_ece", ".3f"),
+            num("test_ece", ".3f"),
+            num("test_brier", ".3f"),
+            num("fit_seconds", ".2f"),
+            num("predict_sentences_per_s", ",.0f"),
+            num("model_size_bytes", ",.0f", 1024),
+            verdict,
             "" if r["is_best"] else num("p_value", ".3f"),
         )
     return table
@@ -387,14 +574,35 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, title: str) -> A
 @user_errors
 def train(
     config: ConfigOpt = TRAIN_CONFIG,
-    dataset: Annotated[Optional[Path], typer.Option("--dataset", "-d", help="Built dataset folder (default: dataset in the config).")] = None,
-    experiment: Annotated[Optional[str], typer.Option("--experiment", "-e", help="MLflow experiment (default: tracking.experiment).")] = None,
-    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: tracking.uri, $MLFLOW_TRACKING_URI, sqlite:///mlflow.db).")] = None,
-    export_dir: Annotated[Optional[Path], typer.Option("--export-dir", help="Where the champion is exported (default: export_dir).")] = None,
-    training_data: Annotated[Optional[str], typer.Option("--training-data", help="gold, gold+weak or both (default: training_data).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of CV splits and models (default: the config's seed).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: n_jobs).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Move the champion alias to the new model even when it is significantly worse than the current one.")] = False,
+    dataset: Annotated[
+        Path | None, typer.Option("--dataset", "-d", help="Built dataset folder (default: dataset in the config).")
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", "-e", help="MLflow experiment (default: tracking.experiment).")
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri", help="MLflow store (default: tracking.uri, $MLFLOW_TRACKING_URI, sqlite:///mlflow.db)."
+        ),
+    ] = None,
+    export_dir: Annotated[
+        Path | None, typer.Option("--export-dir", help="Where the champion is exported (default: export_dir).")
+    ] = None,
+    training_data: Annotated[
+        str | None, typer.Option("--training-data", help="gold, gold+weak or both (default: training_data).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of CV splits and models (default: the config's seed).")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: n_jobs).")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Move the champion alias to the new model even when it is significantly worse than the current one.",
+        ),
+    ] = False,
     cluster: ClusterOpt = None,
 ) -> None:
     """Compare the configured classifiers with repeated grouped CV, log to MLflow, register and export the best."""
@@ -403,30 +611,52 @@ def train(
     from training.train_config import TrainConfig, with_overrides
 
     cfg = load_config(config, TrainConfig) if config.exists() or config != TRAIN_CONFIG else TrainConfig()
-    cfg = with_overrides(cfg, {"dataset": dataset and str(dataset), "export_dir": export_dir and str(export_dir),
-                               "training_data": training_data, "seed": seed, "n_jobs": jobs, "cluster": cluster},
-                         {"experiment": experiment, "uri": tracking_uri})
+    cfg = with_overrides(
+        cfg,
+        {
+            "dataset": dataset and str(dataset),
+            "export_dir": export_dir and str(export_dir),
+            "training_data": training_data,
+            "seed": seed,
+            "n_jobs": jobs,
+            "cluster": cluster,
+        },
+        {"experiment": experiment, "uri": tracking_uri},
+    )
     err = _stderr_console()
     result = run(cfg, progress=lambda line: err.print(line, markup=False, highlight=False), force=force)
     console = _console()
     rows = sorted(result.rows, key=lambda r: -r[f"cv_{result.metric}_mean"])
-    console.print(_leaderboard_table(rows, result.metric, f"leaderboard ({result.method}, alpha {result.alpha}; "
-                                     "CV on train+validation, test used once)"))
+    console.print(
+        _leaderboard_table(
+            rows,
+            result.metric,
+            f"leaderboard ({result.method}, alpha {result.alpha}; CV on train+validation, test used once)",
+        )
+    )
     where = f"exported to {result.export_dir}" if result.exported else f"{result.export_dir} left as it was"
     console.print(f"best: {result.best} -> {result.registered}; {where}")
     console.print(f"MLflow: {result.tracking_uri}, experiment '{result.experiment}', run {result.parent_run_id}")
     total = max(result.seconds_total, 1e-9)
-    console.print(f"time: {result.seconds_total:.1f} s; MLflow: {result.seconds_tracking_exclusive:.1f} s not overlapped "
-                  f"by training ({100 * result.seconds_tracking_exclusive / total:.1f}%), "
-                  f"{result.seconds_tracking:.1f} s in all ({100 * result.seconds_tracking / total:.1f}%)")
+    console.print(
+        f"time: {result.seconds_total:.1f} s; MLflow: {result.seconds_tracking_exclusive:.1f} s not overlapped "
+        f"by training ({100 * result.seconds_tracking_exclusive / total:.1f}%), "
+        f"{result.seconds_tracking:.1f} s in all ({100 * result.seconds_tracking / total:.1f}%)"
+    )
 
 
 @app.command()
 @user_errors
 def compare(
     experiment: Annotated[str, typer.Option("--experiment", "-e", help="MLflow experiment to read.")] = "stance",
-    run_id: Annotated[Optional[str], typer.Option("--run", "-r", help="A `stance train` parent run id (default: the latest finished one).")] = None,
-    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, sqlite:///mlflow.db).")] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run", "-r", help="A `stance train` parent run id (default: the latest finished one)."),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, sqlite:///mlflow.db)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the leaderboard as JSON.")] = False,
 ) -> None:
     """Print the leaderboard of a `stance train` run, read back from MLflow."""
@@ -437,10 +667,17 @@ def compare(
         sys.stdout.write(json.dumps(board, indent=2, default=str) + "\n")
         return
     console = _console()
-    console.print(_leaderboard_table(board["rows"], board["metric"],
-                                     f"run {board['run_id']} ({board['run_name']}), {board['method']} alpha {board['alpha']}"))
-    console.print(f"best: {board['best']}; registered {board['registered'] or '-'}; "
-                  f"dataset {board['dataset_fingerprint'][:16] or '-'}")
+    console.print(
+        _leaderboard_table(
+            board["rows"],
+            board["metric"],
+            f"run {board['run_id']} ({board['run_name']}), {board['method']} alpha {board['alpha']}",
+        )
+    )
+    console.print(
+        f"best: {board['best']}; registered {board['registered'] or '-'}; "
+        f"dataset {board['dataset_fingerprint'][:16] or '-'}"
+    )
 
 
 @app.command()
@@ -448,11 +685,20 @@ def compare(
 def queue(
     folder: Annotated[Path, typer.Argument(help="Folder of unlabelled documents (any format build-dataset reads).")],
     k: Annotated[int, typer.Option("--k", help="How many sentences to choose.")] = 50,
-    out: Annotated[Path, typer.Option("--out", "-o", help="The queue file: .jsonl, .csv, or .json for Label Studio.")] = Path("queue.jsonl"),
-    model: Annotated[str, typer.Option("--model", "-m", help="Model that scores the sentences; 'rules' for the labelling functions.")] = "models/stance-classifier",
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The queue file: .jsonl, .csv, or .json for Label Studio.")
+    ] = Path("queue.jsonl"),
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model that scores the sentences; 'rules' for the labelling functions.")
+    ] = "models/stance-classifier",
     by: Annotated[str, typer.Option("--by", help="Uncertainty measure: margin or entropy.")] = "margin",
-    per_doc: Annotated[Optional[int], typer.Option("--per-doc", help="At most this many sentences from one document.")] = 5,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="jsonl, csv or labelstudio (default: from the --out suffix).")] = None,
+    per_doc: Annotated[
+        int | None, typer.Option("--per-doc", help="At most this many sentences from one document.")
+    ] = 5,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="jsonl, csv or labelstudio (default: from the --out suffix)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 42,
     config: ConfigOpt = DATASET_CONFIG,
 ) -> None:
@@ -470,9 +716,18 @@ def queue(
 @app.command()
 @user_errors
 def annotate(
-    queue_file: Annotated[Path, typer.Argument(metavar="QUEUE", help="A queue written by `stance queue`, `agreement` or `audit-labels` (.jsonl).")],
-    annotator: Annotated[str, typer.Option("--annotator", "-a", help="Your name (letters, digits, . _ -); it goes on every label.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Gold output (default: <queue>.<annotator>.gold.jsonl).")] = None,
+    queue_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="QUEUE", help="A queue written by `stance queue`, `agreement` or `audit-labels` (.jsonl)."
+        ),
+    ],
+    annotator: Annotated[
+        str, typer.Option("--annotator", "-a", help="Your name (letters, digits, . _ -); it goes on every label.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Gold output (default: <queue>.<annotator>.gold.jsonl).")
+    ] = None,
 ) -> None:
     """Label a queue in the terminal: f favor, a against, n neutral, s skip, u undo, q quit."""
     from training.annotate import annotate as run_session
@@ -484,10 +739,18 @@ def annotate(
 @app.command("import-labels")
 @user_errors
 def import_labels(
-    files: Annotated[list[Path], typer.Argument(help="Label Studio JSON exports, CSV or JSON-lines files with text and label.")],
-    docs: Annotated[Path, typer.Option("--docs", help="The document folder whose <stem>.gold.jsonl files receive the labels.")],
-    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Write the good labels and list the bad ones as warnings.")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Let imported labels overwrite different gold labels.")] = False,
+    files: Annotated[
+        list[Path], typer.Argument(help="Label Studio JSON exports, CSV or JSON-lines files with text and label.")
+    ],
+    docs: Annotated[
+        Path, typer.Option("--docs", help="The document folder whose <stem>.gold.jsonl files receive the labels.")
+    ],
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Write the good labels and list the bad ones as warnings.")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Let imported labels overwrite different gold labels.")
+    ] = False,
     config: ConfigOpt = DATASET_CONFIG,
 ) -> None:
     """Bring labels back into gold files; nothing is written while a label is unknown, unmatched or in conflict."""
@@ -498,15 +761,19 @@ def import_labels(
     result = run(files, docs, cfg, skip_bad=skip_bad, replace=replace)
     for line in result["problems"]:
         sys.stderr.write(f"warning: skipped: {line}\n")
-    sys.stderr.write(f"imported {result['written']} of {result['labels']} labels into {len(result['files'])} gold files "
-                     f"({result['unchanged']} were there already)\n")
+    sys.stderr.write(
+        f"imported {result['written']} of {result['labels']} labels into {len(result['files'])} gold files "
+        f"({result['unchanged']} were there already)\n"
+    )
 
 
 @app.command()
 @user_errors
 def agreement(
     files: Annotated[list[Path], typer.Argument(help="Gold files of two or more annotators (annotate's outputs).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Adjudication queue of the disagreements (open it with annotate).")] = Path("adjudication.jsonl"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Adjudication queue of the disagreements (open it with annotate).")
+    ] = Path("adjudication.jsonl"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False,
 ) -> None:
     """Cohen's kappa per pair, Krippendorff's alpha, per-class agreement, and the disagreements to settle."""
@@ -516,7 +783,13 @@ def agreement(
     result = measure(labels)
     write_adjudication(adjudication_rows(result, labels, rows), out)
     if as_json:
-        sys.stdout.write(json.dumps({k: v for k, v in result.items() if k != "disputed"} | {"disagreements": len(result["disputed"])}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {k: v for k, v in result.items() if k != "disputed"} | {"disagreements": len(result["disputed"])},
+                indent=2,
+            )
+            + "\n"
+        )
     else:
         for line in report_lines(result):
             _console().print(line)
@@ -526,10 +799,16 @@ def agreement(
 @app.command("audit-labels")
 @user_errors
 def audit_labels(
-    data: Annotated[Path, typer.Option("--data", "-d", help="A dataset folder saved by build-dataset.")] = Path("data/dataset"),
-    out: Annotated[Path, typer.Option("--out", "-o", help="Review queue (open it with annotate).")] = Path("review.jsonl"),
+    data: Annotated[Path, typer.Option("--data", "-d", help="A dataset folder saved by build-dataset.")] = Path(
+        "data/dataset"
+    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Review queue (open it with annotate).")] = Path(
+        "review.jsonl"
+    ),
     folds: Annotated[int, typer.Option("--folds", help="Folds of the grouped cross-validation.")] = 5,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Keep only this many of the likeliest errors.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Keep only this many of the likeliest errors.")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and the model.")] = 42,
 ) -> None:
     """Find likely label errors in gold with out-of-fold probabilities and confident learning."""
@@ -539,37 +818,63 @@ def audit_labels(
         raise StanceError(f"invalid --folds {folds} (at least 2)")
     result = audit(data, folds=folds, seed=seed, limit=limit)
     write_review(result["rows"], out)
-    sys.stderr.write(f"{result['issues']} of {result['gold']} gold sentences look mislabelled (folds grouped by "
-                     f"{result['grouped_by']}, {result['groups']} groups; out-of-fold accuracy {result['oof_accuracy']:.3f}); "
-                     f"wrote {len(result['rows'])} to {out}\n")
+    sys.stderr.write(
+        f"{result['issues']} of {result['gold']} gold sentences look mislabelled (folds grouped by "
+        f"{result['grouped_by']}, {result['groups']} groups; out-of-fold accuracy {result['oof_accuracy']:.3f}); "
+        f"wrote {len(result['rows'])} to {out}\n"
+    )
 
 
 @app.command("learning-curve")
 @user_errors
 def learning_curve(
-    data: Annotated[Path, typer.Option("--data", "-d", help="A dataset folder saved by build-dataset (its gold is the oracle).")] = Path("data/dataset"),
-    strategies: Annotated[str, typer.Option("--strategies", help="Comma-separated: random, margin, entropy, margin-diverse, entropy-diverse.")] = "random,margin,entropy,margin-diverse,entropy-diverse",
+    data: Annotated[
+        Path, typer.Option("--data", "-d", help="A dataset folder saved by build-dataset (its gold is the oracle).")
+    ] = Path("data/dataset"),
+    strategies: Annotated[
+        str,
+        typer.Option("--strategies", help="Comma-separated: random, margin, entropy, margin-diverse, entropy-diverse."),
+    ] = "random,margin,entropy,margin-diverse,entropy-diverse",
     seeds: Annotated[int, typer.Option("--seeds", help="How many seeds (runs per strategy).")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="The first seed; the others follow it.")] = 42,
     step: Annotated[int, typer.Option("--step", help="Labels added per step.")] = 100,
     initial: Annotated[int, typer.Option("--initial", help="Labels to start from.")] = 100,
-    max_labels: Annotated[Optional[int], typer.Option("--max-labels", help="Stop at this many labels (default: the whole pool).")] = None,
-    per_doc: Annotated[int, typer.Option("--per-doc", help="Diverse strategies: at most this many sentences of one document per step.")] = 5,
-    out: Annotated[Path, typer.Option("--out", "-o", help="The Markdown report; the chart (.png) and raw curves (.json) go beside it.")] = Path("docs/learning-curve.md"),
+    max_labels: Annotated[
+        int | None, typer.Option("--max-labels", help="Stop at this many labels (default: the whole pool).")
+    ] = None,
+    per_doc: Annotated[
+        int, typer.Option("--per-doc", help="Diverse strategies: at most this many sentences of one document per step.")
+    ] = 5,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The Markdown report; the chart (.png) and raw curves (.json) go beside it."),
+    ] = Path("docs/learning-curve.md"),
     log: Annotated[bool, typer.Option("--log/--no-log", help="Also record the run in MLflow.")] = True,
-    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, sqlite:///mlflow.db).")] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, sqlite:///mlflow.db)."),
+    ] = None,
     experiment: Annotated[str, typer.Option("--experiment", "-e", help="MLflow experiment.")] = "stance-learning-curve",
 ) -> None:
     """Simulate the labelling loop on a labelled dataset: each strategy against random, as learning curves."""
     from training.curve_report import write_report
     from training.learning_curve import CurveOptions, mlflow_payload, simulate, summary_lines
 
-    opts = CurveOptions(data, tuple(s.strip() for s in strategies.split(",") if s.strip()),
-                        tuple(range(seed, seed + seeds)), step, initial, max_labels, per_doc)
+    opts = CurveOptions(
+        data,
+        tuple(s.strip() for s in strategies.split(",") if s.strip()),
+        tuple(range(seed, seed + seeds)),
+        step,
+        initial,
+        max_labels,
+        per_doc,
+    )
     err = _stderr_console()
     result = simulate(opts, progress=lambda line: err.print(line, markup=False, highlight=False))
-    command = (f"stance learning-curve --data {data} --strategies {','.join(opts.strategies)} --seeds {seeds} --seed {seed} "
-               f"--step {step} --initial {initial} --per-doc {per_doc}" + (f" --max-labels {max_labels}" if max_labels else ""))
+    command = (
+        f"stance learning-curve --data {data} --strategies {','.join(opts.strategies)} --seeds {seeds} --seed {seed} "
+        f"--step {step} --initial {initial} --per-doc {per_doc}" + (f" --max-labels {max_labels}" if max_labels else "")
+    )
     written = write_report(result, out, command)
     if log:
         from training.tracking import log_learning_curve
@@ -604,11 +909,18 @@ def pipeline(
     console = _console()
     trained = result.train
     rows = sorted(trained.rows, key=lambda r: -r[f"cv_{trained.metric}_mean"])
-    console.print(_leaderboard_table(rows, trained.metric,
-                                     f"leaderboard ({trained.method}, alpha {trained.alpha}; CV on train+validation, test used once)"))
+    console.print(
+        _leaderboard_table(
+            rows,
+            trained.metric,
+            f"leaderboard ({trained.method}, alpha {trained.alpha}; CV on train+validation, test used once)",
+        )
+    )
     console.print(_eval_report(result.report))
-    console.print(f"dataset {result.dataset} (fingerprint {result.fingerprint[:16]}); champion {trained.best} "
-                  f"-> {trained.registered}, exported to {trained.export_dir}")
+    console.print(
+        f"dataset {result.dataset} (fingerprint {result.fingerprint[:16]}); champion {trained.best} "
+        f"-> {trained.registered}, exported to {trained.export_dir}"
+    )
     console.print(f"MLflow: {trained.tracking_uri}, experiment '{trained.experiment}', run {trained.parent_run_id}")
     console.print("metrics: " + ", ".join(str(p) for p in result.written))
 

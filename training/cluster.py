@@ -53,8 +53,10 @@ def connect(address: str) -> Any:
         return Client(address, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StanceError(f"Dask scheduler not reachable: {address} ({reason}; start `dask scheduler` there, or leave "
-                          "out --cluster to work on this machine)") from None
+        raise StanceError(
+            f"Dask scheduler not reachable: {address} ({reason}; start `dask scheduler` there, or leave "
+            "out --cluster to work on this machine)"
+        ) from None
 
 
 def fingerprint() -> dict[str, str]:
@@ -67,8 +69,11 @@ def fingerprint() -> dict[str, str]:
     digest = hashlib.sha256()
     for path in sorted(source.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    out = {"stance": training.__version__, "stance code": digest.hexdigest()[:16],
-           "python": ".".join(map(str, sys.version_info[:2]))}
+    out = {
+        "stance": training.__version__,
+        "stance code": digest.hexdigest()[:16],
+        "python": ".".join(map(str, sys.version_info[:2])),
+    }
     for dist in CHECKED_LIBRARIES:
         try:
             out[dist] = importlib.metadata.version(dist)
@@ -96,8 +101,9 @@ def check_workers(client: Any, address: str) -> dict[str, int]:
     versions = client.run(importlib.metadata.version, "stance", on_error="return")
     missing = sorted(w for w, v in versions.items() if isinstance(v, BaseException))
     for worker in missing:
-        problems.setdefault("has no stance package (install this project in the workers' environment, "
-                            "the same version as here)", []).append(worker)
+        problems.setdefault(
+            "has no stance package (install this project in the workers' environment, the same version as here)", []
+        ).append(worker)
     rest = [w for w in versions if w not in missing]
     prints = client.run(fingerprint, workers=rest, on_error="return") if rest else {}
     for worker, theirs in sorted(prints.items()):
@@ -153,14 +159,18 @@ def _lost(exc: BaseException, kept: str = KEPT_TRAIN) -> StanceError | None:
     ours = type(exc).__module__.split(".")[0] in ("distributed", "dask")
     if name == "KilledWorker":
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else name
-        return StanceError(f"a Dask worker died on every try of one task ({first}); {kept} (check the workers' "
-                           "memory and logs, then run again)")
+        return StanceError(
+            f"a Dask worker died on every try of one task ({first}); {kept} (check the workers' "
+            "memory and logs, then run again)"
+        )
     if ours or name in ("CancelledError", "StreamClosedError"):
         # a task's key means nothing to a user; its reason ("lost dependencies", ...) does
         reason = getattr(exc, "reason", None) or (str(exc).strip().splitlines() or [name])[0][:200]
-        return StanceError(f"the Dask cluster lost the work ({name}: {reason}; a worker died holding data no other "
-                           f"worker had, or the scheduler went away); {kept} (check the scheduler and workers, then "
-                           "run again)")
+        return StanceError(
+            f"the Dask cluster lost the work ({name}: {reason}; a worker died holding data no other "
+            f"worker had, or the scheduler went away); {kept} (check the scheduler and workers, then "
+            "run again)"
+        )
     return None
 
 
@@ -192,8 +202,9 @@ class OrderedResults(Iterator[T]):
             self._client.close()
 
 
-def run_tasks(address: str, func: Callable[..., T], calls: Sequence[tuple[Any, ...]],
-              shared: Sequence[Any] = ()) -> OrderedResults[T]:
+def run_tasks(
+    address: str, func: Callable[..., T], calls: Sequence[tuple[Any, ...]], shared: Sequence[Any] = ()
+) -> OrderedResults[T]:
     """Start ``func(*call)`` for every call on the cluster's workers through joblib's Dask backend.
 
     Tasks are handed out at once, in the given order; results come back in that order.
@@ -206,10 +217,12 @@ def run_tasks(address: str, func: Callable[..., T], calls: Sequence[tuple[Any, .
     client = connect(address)
     try:
         check_workers(client, normalize_address(address))
-        with parallel_config(backend=_dask_backend(), client=client, scatter=list(shared),
-                             wait_for_workers_timeout=CONNECT_SECONDS):
+        with parallel_config(
+            backend=_dask_backend(), client=client, scatter=list(shared), wait_for_workers_timeout=CONNECT_SECONDS
+        ):
             results = Parallel(n_jobs=-1, return_as="generator", pre_dispatch="all")(
-                delayed(_one_at_a_time)(func, *call) for call in calls)
+                delayed(_one_at_a_time)(func, *call) for call in calls
+            )
     except BaseException:
         client.close()
         raise
@@ -245,8 +258,9 @@ def _proba(model: Any, texts: list[str]) -> Any:
     return model.predict_proba_array(texts)
 
 
-def proba_batches(address: str, model: Any, batches: Iterable[T],
-                  texts_of: Callable[[T], list[str]]) -> Iterator[tuple[T, Any]]:
+def proba_batches(
+    address: str, model: Any, batches: Iterable[T], texts_of: Callable[[T], list[str]]
+) -> Iterator[tuple[T, Any]]:
     """Yield ``(batch, probability array)`` for each batch, in input order, labelled on the cluster.
 
     The model is copied to every worker once; each batch's sentences go to a worker and its

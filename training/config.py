@@ -83,17 +83,13 @@ class SegmentationConfig(Strict):
     """Abbreviation lists that keep the segmenter from cutting after ``Gen.`` or ``U.S.``."""
 
     abbreviations: frozenset[str] = frozenset(
-        "Mr Mrs Ms Dr Prof Gen Lt Col Maj Capt Sgt Adm Cmdr Sen Rep Gov Amb Pres Rev Hon St Mt "
-        "Jr Sr No Nos Art Vol Fig Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec "
-        "Inc Ltd Co Corp Bros vs etc approx est dept Ave Blvd e.g i.e cf al".split()
+        ["Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Lt", "Col", "Maj", "Capt", "Sgt", "Adm", "Cmdr", "Sen", "Rep", "Gov", "Amb", "Pres", "Rev", "Hon", "St", "Mt", "Jr", "Sr", "No", "Nos", "Art", "Vol", "Fig", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Inc", "Ltd", "Co", "Corp", "Bros", "vs", "etc", "approx", "est", "dept", "Ave", "Blvd", "e.g", "i.e", "cf", "al"]
     )
     titles: frozenset[str] = frozenset(
-        "Mr Mrs Ms Dr Prof Gen Lt Col Maj Capt Sgt Adm Cmdr Sen Rep Gov Amb Pres Rev Hon St Mt No Nos".split()
+        ["Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Lt", "Col", "Maj", "Capt", "Sgt", "Adm", "Cmdr", "Sen", "Rep", "Gov", "Amb", "Pres", "Rev", "Hon", "St", "Mt", "No", "Nos"]
     )
     sentence_starters: frozenset[str] = frozenset(
-        "The A An This That These Those It Its He She They We I You His Her Their Our But And Yet "
-        "However In On At For After Before When While Since As If Officials Critics Analysts There "
-        "Meanwhile Still Even Many Some Most Both Neither Such".split()
+        ["The", "A", "An", "This", "That", "These", "Those", "It", "Its", "He", "She", "They", "We", "I", "You", "His", "Her", "Their", "Our", "But", "And", "Yet", "However", "In", "On", "At", "For", "After", "Before", "When", "While", "Since", "As", "If", "Officials", "Critics", "Analysts", "There", "Meanwhile", "Still", "Even", "Many", "Some", "Most", "Both", "Neither", "Such"]
     )
     min_chars: int = Field(3, ge=1)
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 from training import jsonl
 from training.config import DatasetConfig, ReaderConfig
@@ -66,8 +65,10 @@ def decode(data: bytes, source: str) -> str:
     except UnicodeDecodeError:
         text = ""
     if not text or _implausible_cp1252(text) >= 2:
-        raise StanceError(f"unsupported text encoding: {source} is not UTF-8 (first invalid byte at offset {first_bad}) "
-                          "and does not read as cp1252 prose either (convert it to UTF-8)")
+        raise StanceError(
+            f"unsupported text encoding: {source} is not UTF-8 (first invalid byte at offset {first_bad}) "
+            "and does not read as cp1252 prose either (convert it to UTF-8)"
+        )
     return _checked(text, source)
 
 
@@ -78,11 +79,7 @@ def _implausible_cp1252(text: str) -> int:
         i, ch = m.start(), m.group(0)
         before = text[i - 1] if i else " "
         after = text[i + 1] if i + 1 < len(text) else " "
-        if ch in _RARE and not (before.isspace() or before.isdigit() or after.isspace() or after.isdigit()):
-            bad += 1
-        elif ch in _OPENING and before.isalnum():
-            bad += 1
-        elif ch.isalpha() and (before in _RARE or after in _RARE):
+        if (ch in _RARE and not (before.isspace() or before.isdigit() or after.isspace() or after.isdigit())) or (ch in _OPENING and before.isalnum()) or (ch.isalpha() and (before in _RARE or after in _RARE)):
             bad += 1
     # A word mostly of accented letters ("Ìèíèñòð" is cp1251 Cyrillic read as cp1252).
     for m in _WORD.finditer(text):
@@ -104,8 +101,10 @@ def _checked(text: str, source: str) -> str:
     head = text[:100_000]
     controls = len(_CONTROL_CHARS.findall(head))
     if controls >= _BINARY_CONTROL_MIN and controls > _BINARY_CONTROL_SHARE * len(head):
-        raise StanceError(f"binary or unsupported file: {source} is {controls / len(head):.0%} control characters "
-                          "(save it as UTF-8 text)")
+        raise StanceError(
+            f"binary or unsupported file: {source} is {controls / len(head):.0%} control characters "
+            "(save it as UTF-8 text)"
+        )
     return text
 
 
@@ -113,8 +112,31 @@ class _VisibleText(HTMLParser):
     """Collect the text a browser would show, one line per block element."""
 
     _HIDDEN = {"script", "style", "head", "noscript", "template", "svg"}
-    _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
-               "header", "footer", "blockquote", "title", "ul", "ol", "table", "hr", "aside", "nav"}
+    _BLOCKS = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "blockquote",
+        "title",
+        "ul",
+        "ol",
+        "table",
+        "hr",
+        "aside",
+        "nav",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -171,7 +193,11 @@ def list_documents(root: Path, reader: ReaderConfig) -> list[Path]:
         raise StanceError(f"not a directory: {root} (pass a folder of documents with --seeds)")
     # Dangling links are kept so that reading them reports the problem instead of skipping it.
     files = sorted(
-        (p for p in root.rglob("*") if (p.is_file() or (p.is_symlink() and not p.exists())) and is_document(p, root, reader)),
+        (
+            p
+            for p in root.rglob("*")
+            if (p.is_file() or (p.is_symlink() and not p.exists())) and is_document(p, root, reader)
+        ),
         key=lambda p: p.as_posix(),
     )
     if not files:
@@ -202,7 +228,9 @@ def read_file(path: Path, root: Path, reader: ReaderConfig) -> Iterator[Document
 def _jsonl_rows(text: str, path: Path, doc_id: str, reader: ReaderConfig) -> Iterator[Document]:
     for lineno, row in jsonl.objects(text, path):
         if not isinstance(row, dict) or not isinstance(row.get(reader.text_column), str):
-            raise StanceError(f"missing text: {path}:{lineno} has no string field '{reader.text_column}' (set reader.text_column)")
+            raise StanceError(
+                f"missing text: {path}:{lineno} has no string field '{reader.text_column}' (set reader.text_column)"
+            )
         row_id = str(row.get(reader.id_column, lineno))
         yield Document(f"{doc_id}/{row_id}", row[reader.text_column], f"{path}:{lineno}")
 
@@ -212,7 +240,9 @@ def _csv_rows(text: str, path: Path, doc_id: str, reader: ReaderConfig) -> Itera
     rows = csv.DictReader(io.StringIO(text, newline=""))
     if rows.fieldnames is None or reader.text_column not in rows.fieldnames:
         cols = ", ".join(rows.fieldnames or [])
-        raise StanceError(f"missing column: {path}:1 has no column '{reader.text_column}' (columns: {cols}; set reader.text_column or --text-column)")
+        raise StanceError(
+            f"missing column: {path}:1 has no column '{reader.text_column}' (columns: {cols}; set reader.text_column or --text-column)"
+        )
     for n, row in enumerate(rows, 1):
         row_id = row.get(reader.id_column) or str(n)
         yield Document(f"{doc_id}/{row_id}", row[reader.text_column] or "", f"{path}:{rows.line_num}")
@@ -246,7 +276,9 @@ def read_hf(name_or_path: str, text_column: str, id_column: str | None = None) -
     for split, ds in splits:
         if text_column not in ds.column_names:
             cols = ", ".join(ds.column_names)
-            raise StanceError(f"missing column: {name_or_path} split '{split}' has no column '{text_column}' (columns: {cols}; use --text-column)")
+            raise StanceError(
+                f"missing column: {name_or_path} split '{split}' has no column '{text_column}' (columns: {cols}; use --text-column)"
+            )
         for i, row in enumerate(ds):
             row_id = str(row[id_column]) if id_column and id_column in row else str(i)
             yield Document(f"{base}/{split}/{row_id}", row[text_column] or "", f"{name_or_path}[{split}][{i}]")
@@ -257,4 +289,10 @@ def segment_file(path: Path, config: DatasetConfig) -> Iterator[dict[str, object
     root = path.parent
     for doc in read_file(path, root, config.reader):
         for span in segment(doc.text, config.cleaning, config.segmentation, doc.markdown):
-            yield {"text": span.text, "doc_id": doc.doc_id, "sentence_index": span.index, "start": span.start, "end": span.end}
+            yield {
+                "text": span.text,
+                "doc_id": doc.doc_id,
+                "sentence_index": span.index,
+                "start": span.start,
+                "end": span.end,
+            }

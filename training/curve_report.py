@@ -25,8 +25,13 @@ def chart_png(result: dict[str, Any]) -> bytes:
             continue
         x = np.array([n for n, _ in curves[0]])
         y = np.array([[s for _, s in c] for c in curves])
-        line = ax.plot(x, y.mean(axis=0), label=strategy, lw=2.2 if strategy == result["summary"]["best"] else 1.3,
-                       ls="--" if strategy == "random" else "-")[0]
+        line = ax.plot(
+            x,
+            y.mean(axis=0),
+            label=strategy,
+            lw=2.2 if strategy == result["summary"]["best"] else 1.3,
+            ls="--" if strategy == "random" else "-",
+        )[0]
         ax.fill_between(x, y.min(axis=0), y.max(axis=0), color=line.get_color(), alpha=0.12, lw=0)
     ax.axhline(result["full_score"], color="black", ls=":", lw=1, label=f"all {result['pool']} labels")
     ax.axhline(result["summary"]["target"], color="grey", ls=":", lw=0.8, label="within 0.01 of that")
@@ -51,10 +56,17 @@ def markdown(result: dict[str, Any], command: str, chart_name: str, machine: str
     summary, opts = result["summary"], result["options"]
     rows = []
     for name, s in summary["strategies"].items():
-        gap = "" if name == "random" else f"{s['gap_mean']:+.4f} ± {s['gap_std']:.4f} ({s['wins']}/{s['seeds']} seeds ahead)"
+        gap = (
+            ""
+            if name == "random"
+            else f"{s['gap_mean']:+.4f} ± {s['gap_std']:.4f} ({s['wins']}/{s['seeds']} seeds ahead)"
+        )
         spread = [v for v in s["reach_per_seed"]]
-        rows.append(f"| {name} | {s['auc_mean']:.4f} ± {s['auc_std']:.4f} | {gap} | {_reach(s['reach_mean_curve'], result['pool'])} | "
-                    + ", ".join("-" if v is None else f"{v:,}" for v in spread) + " |")
+        rows.append(
+            f"| {name} | {s['auc_mean']:.4f} ± {s['auc_std']:.4f} | {gap} | {_reach(s['reach_mean_curve'], result['pool'])} | "
+            + ", ".join("-" if v is None else f"{v:,}" for v in spread)
+            + " |"
+        )
     lines = [
         "# Learning curve: the labelling loop simulated on the seed corpus",
         "",
@@ -124,9 +136,19 @@ def write_report(result: dict[str, Any], out: Path, command: str, reading: str =
     with atomic_file(png, binary=True) as fh:
         fh.write(chart_png(result))
     with atomic_file(raw) as fh:
-        fh.write(json.dumps({k: v for k, v in result.items() if k != "curves"}
-                            | {"curves": {s: {str(seed): c for seed, c in by.items()} for s, by in result["curves"].items()}},
-                            indent=1, default=str) + "\n")
+        fh.write(
+            json.dumps(
+                {k: v for k, v in result.items() if k != "curves"}
+                | {"curves": {s: {str(seed): c for seed, c in by.items()} for s, by in result["curves"].items()}},
+                indent=1,
+                default=str,
+            )
+            + "\n"
+        )
     with atomic_file(out) as fh:
-        fh.write(markdown(result, command, png.name, machine) + f"\n{READING}\n\n" + (reading.strip() + "\n" if reading else ""))
+        fh.write(
+            markdown(result, command, png.name, machine)
+            + f"\n{READING}\n\n"
+            + (reading.strip() + "\n" if reading else "")
+        )
     return [out, png, raw]

@@ -10,8 +10,8 @@ import csv
 import hashlib
 import json
 import shutil
-from collections import Counter
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from training.atomic import claim_output_dir, new_scratch_dir, os_errors, swap_dir
 from training.config import LABELS, DatasetConfig, config_hash
 from training.corpus import Document, list_documents, read_file, read_hf
-from training.atomic import claim_output_dir, new_scratch_dir, os_errors, swap_dir
 from training.errors import StanceError
 from training.labeling import gold_key, index_gold, lf_analysis, read_gold
 from training.segment import segment
@@ -46,7 +46,9 @@ class _Corpus:
     memory grows by well under the size of the dataset itself however large the corpus.
     """
 
-    def __init__(self, spill: Path, config: DatasetConfig, gold_index: dict[tuple[str, str], Any], voter: Any = None) -> None:
+    def __init__(
+        self, spill: Path, config: DatasetConfig, gold_index: dict[tuple[str, str], Any], voter: Any = None
+    ) -> None:
         import pyarrow as pa
 
         from training.dedup import BandKeys
@@ -113,7 +115,9 @@ class _Corpus:
 
     def column(self, name: str) -> np.ndarray:
         """A per-sentence column as a numpy array (no copy): doc, index, start, end or gold."""
-        values = {"doc": self._doc, "index": self._index, "start": self._start, "end": self._end, "gold": self._gold}[name]
+        values = {"doc": self._doc, "index": self._index, "start": self._start, "end": self._end, "gold": self._gold}[
+            name
+        ]
         return np.frombuffer(values, dtype=values.typecode)  # array typecodes are numpy type codes
 
     def votes(self) -> np.ndarray:
@@ -166,7 +170,9 @@ def read_metadata(path: Path) -> dict[str, dict[str, str]]:
     rows = csv.DictReader(decode(path.read_bytes(), str(path)).splitlines())
     missing = [c for c in ("id", "episode", "register") if c not in (rows.fieldnames or [])]
     if missing:
-        raise StanceError(f"missing column: {path}:1 lacks {', '.join(missing)} (header: {', '.join(METADATA_COLUMNS)})")
+        raise StanceError(
+            f"missing column: {path}:1 lacks {', '.join(missing)} (header: {', '.join(METADATA_COLUMNS)})"
+        )
     out: dict[str, dict[str, str]] = {}
     for row in rows:
         if not row.get("id"):
@@ -219,7 +225,11 @@ def split_documents(doc_labels: dict[str, Counter[int]], config: DatasetConfig) 
     for counts in doc_labels.values():
         for c, n in counts.items():
             totals[c] += n
-    shares = {"train": 1 - config.split.validation - config.split.test, "validation": config.split.validation, "test": config.split.test}
+    shares = {
+        "train": 1 - config.split.validation - config.split.test,
+        "validation": config.split.validation,
+        "test": config.split.test,
+    }
     target = {s: totals * shares[s] for s in SPLITS}
     current = {s: np.zeros(k) for s in SPLITS}
     assignment: dict[str, str] = {}
@@ -227,6 +237,7 @@ def split_documents(doc_labels: dict[str, Counter[int]], config: DatasetConfig) 
         vec = np.zeros(k)
         for c, n in doc_labels[d].items():
             vec[c] += n
+
         # Cost of each choice: squared relative shortfall left over after placing the document.
         def cost(split: str) -> float:
             after = {s: current[s] + (vec if s == split else 0) for s in SPLITS}
@@ -264,19 +275,21 @@ class Fingerprint:
 def _features() -> Any:
     import datasets
 
-    return datasets.Features({
-        "text": datasets.Value("string"),
-        "label": datasets.ClassLabel(names=list(LABELS)),
-        "doc_id": datasets.Value("string"),
-        "sentence_index": datasets.Value("int32"),
-        "start": datasets.Value("int64"),
-        "end": datasets.Value("int64"),
-        "label_source": datasets.Value("string"),
-        "confidence": datasets.Value("float64"),
-        "episode": datasets.Value("string"),
-        "register": datasets.Value("string"),
-        "duplicates": datasets.Sequence(datasets.Value("string")),
-    })
+    return datasets.Features(
+        {
+            "text": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=list(LABELS)),
+            "doc_id": datasets.Value("string"),
+            "sentence_index": datasets.Value("int32"),
+            "start": datasets.Value("int64"),
+            "end": datasets.Value("int64"),
+            "label_source": datasets.Value("string"),
+            "confidence": datasets.Value("float64"),
+            "episode": datasets.Value("string"),
+            "register": datasets.Value("string"),
+            "duplicates": datasets.Sequence(datasets.Value("string")),
+        }
+    )
 
 
 def _write_split_metadata(folder: Path, features: Any, split_fingerprint: str) -> None:
@@ -297,9 +310,13 @@ def _write_split_metadata(folder: Path, features: Any, split_fingerprint: str) -
         "_output_all_columns": False,
         "_split": None,
     }
-    (folder / datasets.config.DATASET_STATE_JSON_FILENAME).write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
+    (folder / datasets.config.DATASET_STATE_JSON_FILENAME).write_text(
+        json.dumps(state, indent=2, sort_keys=True), encoding="utf-8"
+    )
     info = asdict(datasets.DatasetInfo(features=features))
-    (folder / datasets.config.DATASET_INFO_FILENAME).write_text(json.dumps({k: info[k] for k in sorted(info)}, indent=2), encoding="utf-8")
+    (folder / datasets.config.DATASET_INFO_FILENAME).write_text(
+        json.dumps({k: info[k] for k in sorted(info)}, indent=2), encoding="utf-8"
+    )
 
 
 def build_dataset(
@@ -417,7 +434,12 @@ def _build(
     # Gold labels: every annotation must match a sentence of its document.
     unmatched = [r for k, r in gold_index.items() if k not in corpus.matched]
     if unmatched:
-        raise StanceError(*(f"annotation matches no sentence: {r.where}: {r.text[:70]!r} (run `stance segment` on {r.doc_id} to see its sentences)" for r in unmatched))
+        raise StanceError(
+            *(
+                f"annotation matches no sentence: {r.where}: {r.text[:70]!r} (run `stance segment` on {r.doc_id} to see its sentences)"
+                for r in unmatched
+            )
+        )
 
     gold = corpus.column("gold")
     proba = corpus.model_proba()
@@ -451,11 +473,15 @@ def _build(
     for d, label in zip(doc[kept].tolist(), labels[kept].tolist()):
         doc_labels.setdefault(corpus.doc_ids[d], Counter())[label] += 1
     assignment = split_documents(doc_labels, config)
-    doc_split = np.array([SPLITS.index(assignment[d]) if d in assignment else -1 for d in corpus.doc_ids], dtype=np.int8)
+    doc_split = np.array(
+        [SPLITS.index(assignment[d]) if d in assignment else -1 for d in corpus.doc_ids], dtype=np.int8
+    )
     row_split = np.where(keep, doc_split[doc], -1).astype(np.int8)
 
     # Leakage audit, measured on the final rows rather than assumed from the construction.
-    per_doc = np.bincount(doc[kept].astype(np.int64) * len(SPLITS) + row_split[kept], minlength=len(corpus.doc_ids) * len(SPLITS))
+    per_doc = np.bincount(
+        doc[kept].astype(np.int64) * len(SPLITS) + row_split[kept], minlength=len(corpus.doc_ids) * len(SPLITS)
+    )
     several = int(((per_doc.reshape(-1, len(SPLITS)) > 0).sum(axis=1) > 1).sum())
     # Near-duplicate pairs among the kept rows come from the same detection run as the dedup:
     # any pair whose two rows both survived and sit in different splits is a leak.
@@ -559,7 +585,9 @@ def meta_of(doc_ids: list[str], metadata: dict[str, dict[str, str]]) -> list[tup
     return [(metadata.get(d, {}).get("episode", ""), metadata.get(d, {}).get("register", "")) for d in doc_ids]
 
 
-def _label_mix(meta: list[tuple[str, str]], doc: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, dict[str, int]]]:
+def _label_mix(
+    meta: list[tuple[str, str]], doc: np.ndarray, labels: np.ndarray
+) -> dict[str, dict[str, dict[str, int]]]:
     """Label counts of the kept sentences per episode and per register."""
     out: dict[str, dict[str, dict[str, int]]] = {"episode": {}, "register": {}}
     for (d, label), count in Counter(zip(doc.tolist(), labels.tolist())).items():
@@ -587,16 +615,24 @@ def load_built(path: str | Path) -> tuple[Any, dict[str, Any]]:
     if not info_path.exists():
         raise StanceError(f"not a stance dataset: {path} has no {INFO_FILE} (run `stance build-dataset` first)")
     info = jsonl.load_file(info_path, "dataset info", "rebuild it with `stance build-dataset`")
-    if not isinstance(info, dict) or not isinstance(info.get("fingerprint"), str) or not isinstance(info.get("files"), dict):
-        raise StanceError(f"invalid dataset info: {info_path} lacks its fingerprint or file digests "
-                          "(rebuild it with `stance build-dataset`)")
+    if (
+        not isinstance(info, dict)
+        or not isinstance(info.get("fingerprint"), str)
+        or not isinstance(info.get("files"), dict)
+    ):
+        raise StanceError(
+            f"invalid dataset info: {info_path} lacks its fingerprint or file digests "
+            "(rebuild it with `stance build-dataset`)"
+        )
     # Files added later are not read (each split names its own data files, and those are digested).
     found = _digests(path)
     for name in sorted(info["files"]):
         if info["files"][name] != found.get(name):
             state = "is missing" if name not in found else "was changed"
-            raise StanceError(f"dataset changed after it was built: {path / name} {state} "
-                              f"(fingerprint {info['fingerprint'][:16]}; rebuild it with `stance build-dataset`)")
+            raise StanceError(
+                f"dataset changed after it was built: {path / name} {state} "
+                f"(fingerprint {info['fingerprint'][:16]}; rebuild it with `stance build-dataset`)"
+            )
     try:
         return datasets.load_from_disk(str(path)), info
     except Exception as exc:  # datasets raises many types for a damaged folder; the digests passed, so say so

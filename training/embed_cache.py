@@ -50,7 +50,7 @@ class EmbeddingCache:
                 keys, vecs = z["keys"], z["vectors"]
         except FileNotFoundError:  # merged away meanwhile: its rows are encoded again at worst
             return None
-        except Exception as exc:  # noqa: BLE001 - a foreign or damaged file is skipped, never trusted
+        except Exception as exc:
             log.warning("skipping unreadable embedding cache file %s: %s", path, exc)
             return None
         if keys.dtype != np.dtype(f"S{KEY_BYTES}") or vecs.shape != (len(keys), self.dim):

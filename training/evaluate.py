@@ -39,7 +39,9 @@ def _label_name(value: Any, where: str) -> str:
     raise StanceError(f"missing label: {where} has label {value!r} (use one of {', '.join(LABELS)})")
 
 
-def read_labelled(path: Path, split: str | None = None, text_column: str = "text", label_column: str = "label") -> Labelled:
+def read_labelled(
+    path: Path, split: str | None = None, text_column: str = "text", label_column: str = "label"
+) -> Labelled:
     """Read labelled sentences from a JSONL/CSV file or a saved dataset directory."""
     if not path.exists():
         raise StanceError(f"data not found: {path} (pass a .jsonl or .csv file, or a dataset folder with --split)")
@@ -49,7 +51,9 @@ def read_labelled(path: Path, split: str | None = None, text_column: str = "text
         raise StanceError(f"--split applies to a saved dataset folder, and {path} is a file (drop --split)")
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".ndjson", ".csv"):
-        raise StanceError(f"unsupported data file: {path} (use .jsonl or .csv with '{text_column}' and '{label_column}' columns)")
+        raise StanceError(
+            f"unsupported data file: {path} (use .jsonl or .csv with '{text_column}' and '{label_column}' columns)"
+        )
     from training.predict_io import decoded_lines
 
     out = Labelled(source=str(path))
@@ -114,7 +118,9 @@ def _read_dataset(path: Path, split: str, text_column: str, label_column: str) -
     ds = dsd[split]
     missing = [c for c in (text_column, label_column) if c not in ds.column_names]
     if missing:
-        raise StanceError(f"missing column: {path} split '{split}' has no column {', '.join(missing)} (columns: {', '.join(ds.column_names)})")
+        raise StanceError(
+            f"missing column: {path} split '{split}' has no column {', '.join(missing)} (columns: {', '.join(ds.column_names)})"
+        )
     feature = ds.features[label_column]
     names = feature.int2str if hasattr(feature, "int2str") else None
     out = Labelled(source=f"{path}[{split}]", fingerprint=str(info.get("fingerprint", "")))
@@ -146,7 +152,9 @@ def check_labels(model_labels: tuple[str, ...], data: Labelled) -> None:
         )
 
 
-def evaluate(model: Any, data: Labelled, batch_size: int = 4096, target_accuracy: float | None = None) -> dict[str, Any]:
+def evaluate(
+    model: Any, data: Labelled, batch_size: int = 4096, target_accuracy: float | None = None
+) -> dict[str, Any]:
     """Predict every sentence and score the predictions against the true labels.
 
     Besides the scores: calibration (ECE over 15 bins, Brier, log loss, the reliability bins)
@@ -167,8 +175,10 @@ def evaluate(model: Any, data: Labelled, batch_size: int = 4096, target_accuracy
     scores = metrics.scores(data.labels, predicted)
     return {
         **scores,
-        "calibration": {**calibration.scores(data.labels, proba, LABELS),
-                        "bins": calibration.reliability_bins(data.labels, proba, LABELS)},
+        "calibration": {
+            **calibration.scores(data.labels, proba, LABELS),
+            "bins": calibration.reliability_bins(data.labels, proba, LABELS),
+        },
         "risk_coverage": selective.risk_coverage(data.labels, predicted, proba, target_accuracy),
         "n": len(data.texts),
         "skipped_empty": data.empty,
@@ -196,7 +206,6 @@ def evaluate_model(
     Cheap checks come first: the model path, then the whole data file, then the model load.
     """
     from training.predict import check_model_location, load_model
-
     from training.selective import check_target_accuracy
 
     check_target_accuracy(target_accuracy)

@@ -35,8 +35,10 @@ def _base(name: str) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer
 
         folder = str(encoders.model_dir(name))
-        _NETS[name] = (AutoTokenizer.from_pretrained(folder, local_files_only=True),
-                       AutoModel.from_pretrained(folder, local_files_only=True).eval())
+        _NETS[name] = (
+            AutoTokenizer.from_pretrained(folder, local_files_only=True),
+            AutoModel.from_pretrained(folder, local_files_only=True).eval(),
+        )
     return _NETS[name]
 
 
@@ -58,9 +60,10 @@ def _lower_states(name: str, texts: Sequence[str], frozen: int, max_length: int,
     fresh: dict[int, Any] = {}
     with torch.inference_mode():
         for start in range(0, len(todo), 64):
-            rows = todo[start:start + 64]
-            enc = tok([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length,
-                      return_tensors="pt")
+            rows = todo[start : start + 64]
+            enc = tok(
+                [texts[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            )
             out = model(**enc, output_hidden_states=True)
             states = out.hidden_states[frozen]
             for j, i in enumerate(rows):
@@ -97,8 +100,16 @@ def _upper(model: Any, x: Any, mask: Any, frozen: int) -> Any:
 class _FineTuned:
     """Fine-tunes the top ``train_layers`` layers of an encoder and a linear head on labelled sentences."""
 
-    def __init__(self, encoder: str = encoders.DEFAULT_ENCODER, epochs: int = 3, learning_rate: float = 1e-4,
-                 batch_size: int = 32, max_length: int = 64, train_layers: int = 1, seed: int = 0) -> None:
+    def __init__(
+        self,
+        encoder: str = encoders.DEFAULT_ENCODER,
+        epochs: int = 3,
+        learning_rate: float = 1e-4,
+        batch_size: int = 32,
+        max_length: int = 64,
+        train_layers: int = 1,
+        seed: int = 0,
+    ) -> None:
         self.encoder = encoder
         self.epochs = epochs
         self.learning_rate = learning_rate
@@ -142,7 +153,9 @@ class _FineTuned:
         self.classes_ = np.unique(labels)
         self.weights_sha256_ = encoders.weights_sha256(self.encoder)
         target = torch.from_numpy(np.searchsorted(self.classes_, labels)).long()
-        weight = torch.ones(len(texts)) if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
+        weight = (
+            torch.ones(len(texts)) if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
+        )
         counts = np.bincount(target.numpy(), minlength=len(self.classes_))
         balance = torch.as_tensor(len(texts) / (len(self.classes_) * np.maximum(counts, 1)), dtype=torch.float32)
         torch.manual_seed(self.seed)
@@ -158,7 +171,7 @@ class _FineTuned:
         for _epoch in range(self.epochs):
             order = rng.permutation(len(texts))
             for start in range(0, len(order), self.batch_size):
-                rows = order[start:start + self.batch_size]
+                rows = order[start : start + self.batch_size]
                 x, mask = _batch([states[i] for i in rows])
                 logits = head(_upper(upper, x, mask, frozen))
                 loss = torch.nn.functional.cross_entropy(logits, target[rows], weight=balance, reduction="none")
@@ -192,7 +205,7 @@ class _FineTuned:
         with torch.inference_mode():
             states = _lower_states(self.encoder, texts, frozen, self.max_length, keep=False)
             for start in range(0, len(texts), 64):
-                x, mask = _batch(states[start:start + 64])
+                x, mask = _batch(states[start : start + 64])
                 out.append(torch.softmax(head(_upper(upper, x, mask, frozen)), dim=1).numpy())
         return np.concatenate(out).astype(np.float64)
 

@@ -41,8 +41,9 @@ def _macro_f1_rows(truth: Any, pred: Any) -> Any:
     return np.mean(f1, axis=0)
 
 
-def paired_bootstrap(y_true: Sequence[str], new: Sequence[str], old: Sequence[str], *, alpha: float,
-                     samples: int, seed: int) -> dict[str, float]:
+def paired_bootstrap(
+    y_true: Sequence[str], new: Sequence[str], old: Sequence[str], *, alpha: float, samples: int, seed: int
+) -> dict[str, float]:
     """Macro-F1 of ``new`` and ``old``, their difference and its percentile bootstrap interval.
 
     Every sample draws sentences with replacement and scores both models on the same draw.
@@ -50,18 +51,26 @@ def paired_bootstrap(y_true: Sequence[str], new: Sequence[str], old: Sequence[st
     import numpy as np
 
     if not (len(y_true) == len(new) == len(old)) or len(y_true) < 2:
-        raise ValueError(f"the paired bootstrap needs at least 2 sentences scored by both models, got "
-                         f"{len(y_true)}, {len(new)} and {len(old)}")
+        raise ValueError(
+            f"the paired bootstrap needs at least 2 sentences scored by both models, got "
+            f"{len(y_true)}, {len(new)} and {len(old)}"
+        )
     index = {label: i for i, label in enumerate(LABELS)}
-    truth, pn, po = (np.array([index.get(str(v), len(LABELS)) for v in seq], dtype=np.int64)
-                     for seq in (y_true, new, old))
+    truth, pn, po = (
+        np.array([index.get(str(v), len(LABELS)) for v in seq], dtype=np.int64) for seq in (y_true, new, old)
+    )
     draws = np.random.default_rng(seed).integers(0, len(truth), size=(samples, len(truth)))
     f_new = float(_macro_f1_rows(truth[None, :], pn[None, :])[0])
     f_old = float(_macro_f1_rows(truth[None, :], po[None, :])[0])
     diffs = _macro_f1_rows(truth[draws], pn[draws]) - _macro_f1_rows(truth[draws], po[draws])
     low, high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
-    return {"new_macro_f1": float(f_new), "old_macro_f1": float(f_old), "diff": float(f_new - f_old),
-            "ci_low": float(low), "ci_high": float(high)}
+    return {
+        "new_macro_f1": float(f_new),
+        "old_macro_f1": float(f_old),
+        "diff": float(f_new - f_old),
+        "ci_low": float(low),
+        "ci_high": float(high),
+    }
 
 
 @dataclass
@@ -76,18 +85,40 @@ class Decision:
     def line(self, new_version: str, alias: str) -> str:
         """One line for the user."""
         n = self.numbers
-        scores = (f"test macro-F1 {n['new_macro_f1']:.3f} vs {n['old_macro_f1']:.3f}, "
-                  f"difference {n['diff']:+.3f}, interval [{n['ci_low']:+.3f}, {n['ci_high']:+.3f}]") if n else ""
+        scores = (
+            (
+                f"test macro-F1 {n['new_macro_f1']:.3f} vs {n['old_macro_f1']:.3f}, "
+                f"difference {n['diff']:+.3f}, interval [{n['ci_low']:+.3f}, {n['ci_high']:+.3f}]"
+            )
+            if n
+            else ""
+        )
         if not self.promote:
-            return (f"gate: '{alias}' stays on version {self.previous}: version {new_version} is significantly worse "
-                    f"on the same test split ({scores}); registered without the alias (--force moves it anyway)")
-        why = {"first": "no model held it", "forced": "--force", "test_changed": "the test split changed",
-               "not_worse": f"not significantly worse ({scores})"}[self.reason]
+            return (
+                f"gate: '{alias}' stays on version {self.previous}: version {new_version} is significantly worse "
+                f"on the same test split ({scores}); registered without the alias (--force moves it anyway)"
+            )
+        why = {
+            "first": "no model held it",
+            "forced": "--force",
+            "test_changed": "the test split changed",
+            "not_worse": f"not significantly worse ({scores})",
+        }[self.reason]
         return f"gate: '{alias}' moves to version {new_version}: {why}"
 
 
-def decide(y_true: Sequence[str], new: Sequence[str], old: Sequence[str] | None, *, previous: str,
-           same_test: bool, force: bool, alpha: float, samples: int, seed: int) -> Decision:
+def decide(
+    y_true: Sequence[str],
+    new: Sequence[str],
+    old: Sequence[str] | None,
+    *,
+    previous: str,
+    same_test: bool,
+    force: bool,
+    alpha: float,
+    samples: int,
+    seed: int,
+) -> Decision:
     """The gate's decision; ``old`` is the current champion's test predictions (None when there is none)."""
     if not previous:
         return Decision(True, "first")

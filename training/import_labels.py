@@ -36,7 +36,9 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise StanceError(f"labels not found: {path} (pass an export of Label Studio, a CSV or a JSON-lines file)") from None
+        raise StanceError(
+            f"labels not found: {path} (pass an export of Label Studio, a CSV or a JSON-lines file)"
+        ) from None
     except UnicodeDecodeError as exc:
         raise StanceError(f"not UTF-8: {path} has an invalid byte at offset {exc.start} (save it as UTF-8)") from None
 
@@ -56,23 +58,38 @@ def label_studio(path: Path) -> Iterator[Label]:
     try:
         tasks = jsonl.strict_loads(_read_text(path))
     except ValueError as exc:
-        raise StanceError(f"malformed JSON: {path}: {getattr(exc, 'msg', exc)} (export the project again as JSON)") from None
-    ours = isinstance(tasks, list) and all(isinstance(t, dict) and isinstance(t.get("data"), dict)
-                                           and isinstance(t["data"].get("doc_id"), str)
-                                           and isinstance(t["data"].get("text"), str) for t in tasks)
+        raise StanceError(
+            f"malformed JSON: {path}: {getattr(exc, 'msg', exc)} (export the project again as JSON)"
+        ) from None
+    ours = isinstance(tasks, list) and all(
+        isinstance(t, dict)
+        and isinstance(t.get("data"), dict)
+        and isinstance(t["data"].get("doc_id"), str)
+        and isinstance(t["data"].get("text"), str)
+        for t in tasks
+    )
     if not ours or not tasks:
-        raise StanceError(f"not a stance Label Studio export: {path} (its tasks lack data.doc_id and data.text; "
-                          "export the project that was created from a `stance queue --format labelstudio` file)")
+        raise StanceError(
+            f"not a stance Label Studio export: {path} (its tasks lack data.doc_id and data.text; "
+            "export the project that was created from a `stance queue --format labelstudio` file)"
+        )
     for number, task in enumerate(tasks, 1):
         annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
         for annotation in annotations[-1:]:  # the latest answer of the task
             for result in annotation.get("result") or []:
                 if result.get("from_name") != LS_FROM:
-                    raise StanceError(f"not a stance Label Studio export: {path} task {number} answers "
-                                      f"{result.get('from_name')!r}, not {LS_FROM!r} (use the labelling config in the README)")
+                    raise StanceError(
+                        f"not a stance Label Studio export: {path} task {number} answers "
+                        f"{result.get('from_name')!r}, not {LS_FROM!r} (use the labelling config in the README)"
+                    )
                 choices = (result.get("value") or {}).get("choices") or [None]
-                yield Label(task["data"]["doc_id"], task["data"]["text"], str(choices[0]), f"{path} task {number}",
-                            _annotator(annotation))
+                yield Label(
+                    task["data"]["doc_id"],
+                    task["data"]["text"],
+                    str(choices[0]),
+                    f"{path} task {number}",
+                    _annotator(annotation),
+                )
 
 
 def jsonl_labels(path: Path) -> Iterator[Label]:
@@ -84,8 +101,13 @@ def jsonl_labels(path: Path) -> Iterator[Label]:
             raise StanceError(f"not a label row: {path}:{lineno} needs a string 'text' (and 'label', 'doc_id')")
         if row.get("label") in (None, ""):
             continue  # a queue row nobody labelled yet
-        yield Label(str(row.get("doc_id") or ""), row["text"], str(row["label"]), f"{path}:{lineno}",
-                    str(row.get("annotator") or ""))
+        yield Label(
+            str(row.get("doc_id") or ""),
+            row["text"],
+            str(row["label"]),
+            f"{path}:{lineno}",
+            str(row.get("annotator") or ""),
+        )
 
 
 def csv_labels(path: Path) -> Iterator[Label]:
@@ -93,11 +115,18 @@ def csv_labels(path: Path) -> Iterator[Label]:
     rows = csv.DictReader(io.StringIO(_read_text(path), newline=""))
     missing = [c for c in ("text", "label") if c not in (rows.fieldnames or [])]
     if missing:
-        raise StanceError(f"missing column: {path}:1 has no {', '.join(missing)} (columns: {', '.join(rows.fieldnames or [])})")
+        raise StanceError(
+            f"missing column: {path}:1 has no {', '.join(missing)} (columns: {', '.join(rows.fieldnames or [])})"
+        )
     for row in rows:
         if (row.get("label") or "").strip():
-            yield Label(row.get("doc_id") or "", row["text"] or "", row["label"].strip(), f"{path}:{rows.line_num}",
-                        row.get("annotator") or "")
+            yield Label(
+                row.get("doc_id") or "",
+                row["text"] or "",
+                row["label"].strip(),
+                f"{path}:{rows.line_num}",
+                row.get("annotator") or "",
+            )
 
 
 def read_labels(path: Path) -> list[Label]:
@@ -122,8 +151,12 @@ def _sentences(folder: Path, config: DatasetConfig) -> dict[tuple[str, str], tup
     return out
 
 
-def _match(labels: list[Label], sentences: dict[tuple[str, str], tuple[str, Path]],
-           existing: dict[tuple[str, str], Any], replace: bool) -> tuple[dict[tuple[str, str], Label], list[str]]:
+def _match(
+    labels: list[Label],
+    sentences: dict[tuple[str, str], tuple[str, Path]],
+    existing: dict[tuple[str, str], Any],
+    replace: bool,
+) -> tuple[dict[tuple[str, str], Label], list[str]]:
     """The label of each matched sentence, and one line per problem."""
     from training.labeling import gold_key
 
@@ -139,26 +172,33 @@ def _match(labels: list[Label], sentences: dict[tuple[str, str], tuple[str, Path
         text = gold_key(lab.text)
         keys = [(lab.doc_id, text)] if lab.doc_id else by_text.get(text, [])
         if len(keys) != 1 or keys[0] not in sentences:
-            problems.append(f"matches no sentence: {lab.where}: {lab.text[:60]!r} in {lab.doc_id or 'any document'} "
-                            "(check the document id and text against `stance segment`)")
+            problems.append(
+                f"matches no sentence: {lab.where}: {lab.text[:60]!r} in {lab.doc_id or 'any document'} "
+                "(check the document id and text against `stance segment`)"
+            )
             continue
         key = keys[0]
         seen = chosen.get(key)
         old = existing.get(key)
         if seen is not None and seen.label != lab.label:
-            problems.append(f"conflicting labels: {seen.where} says {seen.label}, {lab.where} says {lab.label} "
-                            f"for {lab.text[:60]!r} (keep one, or adjudicate with `stance agreement`)")
+            problems.append(
+                f"conflicting labels: {seen.where} says {seen.label}, {lab.where} says {lab.label} "
+                f"for {lab.text[:60]!r} (keep one, or adjudicate with `stance agreement`)"
+            )
             bad.add(key)
         elif old is not None and old.label != lab.label and not replace:
-            problems.append(f"conflicting labels: {old.where} already says {old.label}, {lab.where} says {lab.label} "
-                            f"for {lab.text[:60]!r} (pass --replace to overwrite gold)")
+            problems.append(
+                f"conflicting labels: {old.where} already says {old.label}, {lab.where} says {lab.label} "
+                f"for {lab.text[:60]!r} (pass --replace to overwrite gold)"
+            )
             bad.add(key)
         chosen.setdefault(key, lab)
     return {k: v for k, v in chosen.items() if k not in bad}, problems
 
 
-def import_labels(files: list[Path], folder: Path, config: DatasetConfig, skip_bad: bool = False,
-                  replace: bool = False) -> dict[str, Any]:
+def import_labels(
+    files: list[Path], folder: Path, config: DatasetConfig, skip_bad: bool = False, replace: bool = False
+) -> dict[str, Any]:
     """Check every label, then write the gold files; returns counts and the problems skipped."""
     from training.labeling import index_gold, read_gold
 
@@ -170,12 +210,21 @@ def import_labels(files: list[Path], folder: Path, config: DatasetConfig, skip_b
         raise StanceError(*problems, f"nothing was written: fix the {len(problems)} problems above, or pass --skip-bad")
     new = {k: lab for k, lab in chosen.items() if k not in existing or existing[k].label != lab.label}
     files_written = _write(new, sentences, existing, config)
-    return {"labels": len(labels), "written": len(new), "unchanged": len(chosen) - len(new),
-            "files": files_written, "problems": problems}
+    return {
+        "labels": len(labels),
+        "written": len(new),
+        "unchanged": len(chosen) - len(new),
+        "files": files_written,
+        "problems": problems,
+    }
 
 
-def _write(new: dict[tuple[str, str], Label], sentences: dict[tuple[str, str], tuple[str, Path]],
-           existing: dict[tuple[str, str], Any], config: DatasetConfig) -> list[Path]:
+def _write(
+    new: dict[tuple[str, str], Label],
+    sentences: dict[tuple[str, str], tuple[str, Path]],
+    existing: dict[tuple[str, str], Any],
+    config: DatasetConfig,
+) -> list[Path]:
     """Rewrite each touched gold file: its earlier lines (minus replaced ones), then the new labels."""
     from training.atomic import atomic_file
 

@@ -9,7 +9,6 @@ votes into a label and a confidence.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS, LabelingConfig, ReaderConfig
 from training import jsonl
+from training.config import LABELS, LabelingConfig, ReaderConfig
 from training.errors import StanceError
 
 ABSTAIN = -1
@@ -90,7 +89,9 @@ def index_gold(rows: Iterable[GoldRow]) -> dict[tuple[str, str], GoldRow]:
         if seen is None:
             index[key] = row
         elif seen.label != row.label:
-            problems.append(f"conflicting gold labels: {seen.where} says {seen.label}, {row.where} says {row.label} for {row.text[:60]!r} (keep one)")
+            problems.append(
+                f"conflicting gold labels: {seen.where} says {seen.label}, {row.where} says {row.label} for {row.text[:60]!r} (keep one)"
+            )
     if problems:
         raise StanceError(*problems)
     return index
@@ -211,7 +212,13 @@ def lf_blocking_condition(text: str, lex: Lexicons, cues: Cues) -> int:
     """A condition that blocks a step ("no embassy until ...") is against."""
     if lex.blocking is None or lex.blocking.search(text) is None:
         return ABSTAIN
-    return AGAINST if (lex.negator is not None and lex.negator.search(text)) or lex.against is not None and lex.against.search(text) else ABSTAIN
+    return (
+        AGAINST
+        if (lex.negator is not None and lex.negator.search(text))
+        or (lex.against is not None
+        and lex.against.search(text))
+        else ABSTAIN
+    )
 
 
 def lf_enabling_condition(text: str, lex: Lexicons, cues: Cues) -> int:
@@ -350,7 +357,9 @@ def _choose_label_model(
     inverse = inverse.reshape(-1)
     candidates = {
         "majority": majority_vote(patterns, k),
-        "dawid_skene": fit_dawid_skene(patterns, k, config.dawid_skene_iterations, weights=weights).predict_proba(patterns),
+        "dawid_skene": fit_dawid_skene(patterns, k, config.dawid_skene_iterations, weights=weights).predict_proba(
+            patterns
+        ),
     }
     has_gold = gold >= 0
     graded = gold[has_gold]
@@ -369,7 +378,9 @@ def _choose_label_model(
     return candidates[chosen], inverse, chosen, scores, reason, accuracy
 
 
-def label_model_probabilities(votes: np.ndarray, gold: np.ndarray, config: LabelingConfig) -> tuple[np.ndarray, str, dict[str, float]]:
+def label_model_probabilities(
+    votes: np.ndarray, gold: np.ndarray, config: LabelingConfig
+) -> tuple[np.ndarray, str, dict[str, float]]:
     """Probabilities from the configured label model; ``auto`` picks the better one on gold.
 
     ``gold`` holds class indices, -1 where a sentence has no gold label.
@@ -387,8 +398,9 @@ def weak_labels(texts: Sequence[str], gold: np.ndarray, config: LabelingConfig) 
 def weak_labels_from_votes(votes: np.ndarray, gold: np.ndarray, config: LabelingConfig) -> WeakLabels:
     """The label model's label and confidence for every sentence, from votes already cast."""
     probs, inverse, chosen, scores, reason, accuracy = _choose_label_model(votes, gold, config)
-    return WeakLabels(probs.argmax(axis=1).astype(np.int8)[inverse], probs.max(axis=1)[inverse], chosen, scores,
-                      reason, accuracy)
+    return WeakLabels(
+        probs.argmax(axis=1).astype(np.int8)[inverse], probs.max(axis=1)[inverse], chosen, scores, reason, accuracy
+    )
 
 
 def lf_analysis(votes: np.ndarray, gold: np.ndarray, names: Sequence[str] | None = None) -> list[dict[str, Any]]:

@@ -91,8 +91,10 @@ def load_pool(dataset: Path, seed: int) -> Pool:
     t2, y2, d2 = gold("validation")
     tt, yt, _ = gold("test")
     if len(t1) + len(t2) < 10 or not tt:
-        raise StanceError(f"too little gold in {dataset}: {len(t1) + len(t2)} sentences in train+validation and "
-                          f"{len(tt)} in test (the simulation needs gold in both)")
+        raise StanceError(
+            f"too little gold in {dataset}: {len(t1) + len(t2)} sentences in train+validation and "
+            f"{len(tt)} in test (the simulation needs gold in both)"
+        )
     features = build_features("word", {})
     x = features.fit_transform(t1 + t2)
     return Pool(x, np.array(y1 + y2), d1 + d2, t1 + t2, features.transform(tt), np.array(yt))
@@ -128,14 +130,23 @@ def _start(strategy: str, pool: Pool, emb: Any, opts: CurveOptions, seed: int) -
     return rows
 
 
-def _next(strategy: str, proba: np.ndarray, unlabelled: np.ndarray, pool: Pool, emb: Any, k: int,
-          rng: np.random.Generator, opts: CurveOptions, seed: int) -> list[int]:
+def _next(
+    strategy: str,
+    proba: np.ndarray,
+    unlabelled: np.ndarray,
+    pool: Pool,
+    emb: Any,
+    k: int,
+    rng: np.random.Generator,
+    opts: CurveOptions,
+    seed: int,
+) -> list[int]:
     """The next ``k`` rows the strategy asks for."""
     from training.selection import select, uncertainty
 
     if strategy == "random":
         return rng.choice(unlabelled, size=k, replace=False).tolist()
-    measure = strategy.split("-")[0]
+    measure = strategy.split("-", maxsplit=1)[0]
     scores = uncertainty(proba, measure)
     if not strategy.endswith("-diverse"):
         return unlabelled[np.argsort(-scores[unlabelled], kind="stable")[:k]].tolist()
@@ -177,14 +188,28 @@ def simulate(opts: CurveOptions, progress: Callable[[str], None] | None = None) 
             curves.setdefault(strategy, {})[seed] = run_curve(strategy, pool, emb, opts, seed)
             if progress:
                 progress(f"{strategy} seed {seed}: {len(curves[strategy][seed])} points")
-    return {"pool": len(pool.y), "test": len(pool.y_test), "full_score": full, "curves": curves,
-            "summary": summarize(curves, full, opts.tolerance), "options": _options(opts)}
+    return {
+        "pool": len(pool.y),
+        "test": len(pool.y_test),
+        "full_score": full,
+        "curves": curves,
+        "summary": summarize(curves, full, opts.tolerance),
+        "options": _options(opts),
+    }
 
 
 def _options(opts: CurveOptions) -> dict[str, Any]:
-    return {"dataset": str(opts.dataset), "strategies": list(opts.strategies), "seeds": list(opts.seeds),
-            "step": opts.step, "initial": opts.initial, "max_labels": opts.max_labels, "per_doc": opts.per_doc,
-            "tolerance": opts.tolerance, "model": f"word TF-IDF + logistic regression {MODEL_PARAMS}"}
+    return {
+        "dataset": str(opts.dataset),
+        "strategies": list(opts.strategies),
+        "seeds": list(opts.seeds),
+        "step": opts.step,
+        "initial": opts.initial,
+        "max_labels": opts.max_labels,
+        "per_doc": opts.per_doc,
+        "tolerance": opts.tolerance,
+        "model": f"word TF-IDF + logistic regression {MODEL_PARAMS}",
+    }
 
 
 def area(curve: Sequence[tuple[int, float]]) -> float:
@@ -210,14 +235,20 @@ def summarize(curves: dict[str, dict[int, list[tuple[int, float]]]], full: float
         gaps = np.array([areas[s] - base[s] for s in areas if s in base])
         grid = [n for n, _ in next(iter(by_seed.values()))]
         same_grid = all([n for n, _ in c] == grid for c in by_seed.values())
-        mean_curve = [(n, float(np.mean([c[i][1] for c in by_seed.values()]))) for i, n in enumerate(grid)] if same_grid else []
+        mean_curve = (
+            [(n, float(np.mean([c[i][1] for c in by_seed.values()]))) for i, n in enumerate(grid)] if same_grid else []
+        )
         reach = [labels_to_reach(c, full - tolerance) for c in by_seed.values()]
         out[strategy] = {
-            "auc_mean": float(np.mean(list(areas.values()))), "auc_std": float(np.std(list(areas.values()), ddof=1)) if len(areas) > 1 else 0.0,
-            "gap_mean": float(gaps.mean()), "gap_std": float(gaps.std(ddof=1)) if len(gaps) > 1 else 0.0,
-            "wins": int((gaps > 0).sum()), "seeds": len(areas),
+            "auc_mean": float(np.mean(list(areas.values()))),
+            "auc_std": float(np.std(list(areas.values()), ddof=1)) if len(areas) > 1 else 0.0,
+            "gap_mean": float(gaps.mean()),
+            "gap_std": float(gaps.std(ddof=1)) if len(gaps) > 1 else 0.0,
+            "wins": int((gaps > 0).sum()),
+            "seeds": len(areas),
             "reach_mean_curve": labels_to_reach(mean_curve, full - tolerance) if mean_curve else None,
-            "reach_per_seed": reach, "mean_curve": mean_curve,
+            "reach_per_seed": reach,
+            "mean_curve": mean_curve,
         }
     learners = [s for s in out if s != "random"]
     best = max(learners, key=lambda s: out[s]["auc_mean"]) if learners else "random"
@@ -226,16 +257,22 @@ def summarize(curves: dict[str, dict[int, list[tuple[int, float]]]], full: float
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """One line per strategy and the full-data score, for the terminal."""
-    lines = [f"{name}: area {row['auc_mean']:.4f} ± {row['auc_std']:.4f}, gap to random {row['gap_mean']:+.4f} ± "
-             f"{row['gap_std']:.4f}, target reached at {row['reach_mean_curve'] or '-'} labels"
-             for name, row in result["summary"]["strategies"].items()]
+    lines = [
+        f"{name}: area {row['auc_mean']:.4f} ± {row['auc_std']:.4f}, gap to random {row['gap_mean']:+.4f} ± "
+        f"{row['gap_std']:.4f}, target reached at {row['reach_mean_curve'] or '-'} labels"
+        for name, row in result["summary"]["strategies"].items()
+    ]
     return [*lines, f"full-data score {result['full_score']:.4f} on {result['test']} test sentences"]
 
 
 def mlflow_payload(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, list[tuple[int, float]]]]:
     """Summary metrics (area and gap per strategy, the full-data score) and each strategy's mean curve."""
     summary = result["summary"]["strategies"]
-    metrics = {f"{k}.{s.replace('-', '_')}": v for s, row in summary.items() for k, v in row.items()
-               if k in ("auc_mean", "auc_std", "gap_mean", "gap_std") and v == v}
+    metrics = {
+        f"{k}.{s.replace('-', '_')}": v
+        for s, row in summary.items()
+        for k, v in row.items()
+        if k in ("auc_mean", "auc_std", "gap_mean", "gap_std") and v == v
+    }
     metrics["full_score"] = result["full_score"]
     return metrics, {s: row["mean_curve"] for s, row in summary.items()}

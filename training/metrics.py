@@ -27,7 +27,9 @@ def confusion(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str
     return matrix
 
 
-def per_class(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS) -> dict[str, dict[str, float]]:
+def per_class(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS
+) -> dict[str, dict[str, float]]:
     """Precision, recall, F1 and support of each label."""
     m = confusion(y_true, y_pred, labels)
     out: dict[str, dict[str, float]] = {}
@@ -79,7 +81,9 @@ def report_text(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[s
         lines.append(f"{label:<10}{r['precision']:>10.4f}{r['recall']:>10.4f}{r['f1']:>10.4f}{int(r['support']):>10d}")
     s = scores(y_true, y_pred)
     lines.append("")
-    lines.append(f"macro-F1 {s['macro_f1']:.4f}   F_avg {s['f_avg']:.4f}   accuracy {s['accuracy']:.4f}   n={len(y_true)}")
+    lines.append(
+        f"macro-F1 {s['macro_f1']:.4f}   F_avg {s['f_avg']:.4f}   accuracy {s['accuracy']:.4f}   n={len(y_true)}"
+    )
     return "\n".join(lines) + "\n"
 
 

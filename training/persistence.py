@@ -178,7 +178,9 @@ def _open_zip(source: Path | bytes, where: str) -> zipfile.ZipFile:
         _check_unpacked_size(zf, source.stat().st_size if isinstance(source, Path) else len(source), where)
         return zf
     except FileNotFoundError:
-        raise StanceError(f"model file not found: {where} (train a model with `stance train` or pass --model)") from None
+        raise StanceError(
+            f"model file not found: {where} (train a model with `stance train` or pass --model)"
+        ) from None
     except zipfile.BadZipFile:
         raise StanceError(f"not a skops model file: {where} (export the model again with `stance train`)") from None
     except OSError as exc:
@@ -197,8 +199,10 @@ def _check_unpacked_size(zf: zipfile.ZipFile, packed: int, where: str) -> None:
     limit = max(MIN_UNPACKED_LIMIT, MAX_UNPACKED_RATIO * packed)
     if declared > limit:
         zf.close()
-        raise StanceError(f"model file too large when unpacked: {where} declares {declared:,} bytes from {packed:,} "
-                          f"(over the limit of {limit:,}; refused without unpacking it)")
+        raise StanceError(
+            f"model file too large when unpacked: {where} declares {declared:,} bytes from {packed:,} "
+            f"(over the limit of {limit:,}; refused without unpacking it)"
+        )
 
 
 def untrusted_types(source: Path | bytes, where: str | None = None) -> list[str]:
@@ -319,13 +323,17 @@ def _build(zf: zipfile.ZipFile, schema: Any, where: str) -> Any:
         tree = get_tree(schema, LoadContext(src=zf, protocol=protocol), trusted=TRUSTED_TYPES)
         unsafe = sorted(tree.get_unsafe_set() - _TRUSTED)
     except Exception as exc:  # skops raises many types on a corrupt schema; one line for the user
-        raise StanceError(f"corrupt skops model file: {where}: {type(exc).__name__}: {exc} (export the model again)") from None
+        raise StanceError(
+            f"corrupt skops model file: {where}: {type(exc).__name__}: {exc} (export the model again)"
+        ) from None
     if unsafe:
         raise _refuse(unsafe, where)
     try:
         return tree.construct()
     except Exception as exc:  # a corrupt array or attribute; the type checks already passed
-        raise StanceError(f"cannot load model file {where}: {type(exc).__name__}: {exc} (export the model again)") from None
+        raise StanceError(
+            f"cannot load model file {where}: {type(exc).__name__}: {exc} (export the model again)"
+        ) from None
 
 
 def labels_of(estimator: Any) -> list[str]:
@@ -334,6 +342,7 @@ def labels_of(estimator: Any) -> list[str]:
     Integer classes are ClassLabel ids and map to :data:`training.labels.LABELS`.
     """
     from training.labels import LABELS
+
     classes = getattr(estimator, "classes_", None)
     if classes is None:
         raise StanceError(f"the estimator {type(estimator).__name__} is not fitted (fit it before saving)")
@@ -375,8 +384,10 @@ def _export_lock(directory: Path, timeout: float | None = None) -> Iterator[None
         with os_errors("lock", lock), FileLock(str(lock), timeout=timeout):
             yield
     except Timeout:
-        raise StanceError(f"could not lock {lock} within {timeout:.0f} s (another `stance train` may be exporting; "
-                          "if none runs, check that the folder is writable)") from None
+        raise StanceError(
+            f"could not lock {lock} within {timeout:.0f} s (another `stance train` may be exporting; "
+            "if none runs, check that the folder is writable)"
+        ) from None
 
 
 def is_export(folder: Path) -> bool:
@@ -445,7 +456,9 @@ def write_export(
         tmp = new_scratch_dir(directory, "new")
         try:
             (tmp / MODEL_FILE).write_bytes(data)
-            (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+            (tmp / METADATA_FILE).write_text(
+                json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+            )
             (tmp / CARD_FILE).write_text(card_markdown, encoding="utf-8")
             for name, blob in (extra_files or {}).items():
                 (tmp / name).write_bytes(blob)
@@ -468,12 +481,16 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
     if not directory.exists():
         raise StanceError(f"model not found: {directory} (train one with `stance train` or pass --model PATH|URI)")
     if not directory.is_dir():
-        raise StanceError(f"not a model export directory: {directory} (pass the folder holding {MODEL_FILE} and {METADATA_FILE})")
+        raise StanceError(
+            f"not a model export directory: {directory} (pass the folder holding {MODEL_FILE} and {METADATA_FILE})"
+        )
     meta_path = directory / METADATA_FILE
     try:
         meta = jsonl.strict_loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise StanceError(f"incomplete model export: {meta_path} is missing (export the model again with `stance train`)") from None
+        raise StanceError(
+            f"incomplete model export: {meta_path} is missing (export the model again with `stance train`)"
+        ) from None
     except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError and NaN/Infinity are ValueErrors
         raise StanceError(f"unreadable model metadata: {meta_path}: {exc} (export the model again)") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
@@ -487,11 +504,15 @@ def read_export(directory: str | Path) -> tuple[Any, dict[str, Any]]:
     meta = read_metadata(directory)
     name = meta.get("model_file", MODEL_FILE)
     if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
-        raise StanceError(f"invalid model metadata: {directory / METADATA_FILE} names model_file {name!r} outside "
-                          "the export folder (refused; export the model again with `stance train`)")
+        raise StanceError(
+            f"invalid model metadata: {directory / METADATA_FILE} names model_file {name!r} outside "
+            "the export folder (refused; export the model again with `stance train`)"
+        )
     model_path = directory / name
     if not model_path.is_file():
-        raise StanceError(f"incomplete model export: {model_path} is missing (export the model again with `stance train`)")
+        raise StanceError(
+            f"incomplete model export: {model_path} is missing (export the model again with `stance train`)"
+        )
     actual = sha256_file(model_path)
     if actual != meta["sha256"]:
         raise StanceError(

@@ -34,7 +34,9 @@ def check_model_location(uri: str | Path) -> None:
     path = Path(text)
     if not path.exists():
         hint = "run `stance train` first" if path == DEFAULT_EXPORT else "check the path"
-        raise StanceError(f"model not found: {path} ({hint}, or pass --model with an export directory or an MLflow model URI)")
+        raise StanceError(
+            f"model not found: {path} ({hint}, or pass --model with an export directory or an MLflow model URI)"
+        )
 
 
 def load_model(uri: str | Path = DEFAULT_EXPORT) -> StanceModel:

@@ -83,12 +83,14 @@ def _without_bom(start: bytes, where: str) -> bytes:
     """The first bytes of a file without a UTF-8 byte-order mark; UTF-16 is refused."""
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise StanceError(f"not UTF-8: {where} is UTF-16 (convert it to UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
-    return start[len(codecs.BOM_UTF8):] if start.startswith(codecs.BOM_UTF8) else start
+    return start[len(codecs.BOM_UTF8) :] if start.startswith(codecs.BOM_UTF8) else start
 
 
 def _bad_byte(where: str, line: int, column: int) -> StanceError:
-    return StanceError(f"not UTF-8: {where}:{line} has an invalid byte at column {column} "
-                       "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)")
+    return StanceError(
+        f"not UTF-8: {where}:{line} has an invalid byte at column {column} "
+        "(convert the file to UTF-8, e.g. `iconv -f cp1252 -t utf-8`)"
+    )
 
 
 def decoded_lines(fh: BinaryIO, where: str) -> Iterator[tuple[int, str]]:
@@ -160,7 +162,9 @@ def _rows(opts: PredictOptions, fmt: str, fh: BinaryIO | None, where: str, doc_b
         if header is None:
             return
         if col not in header:
-            raise StanceError(f"missing column: {where}:1 has no column '{col}' (columns: {', '.join(header)}; use --text-column)")
+            raise StanceError(
+                f"missing column: {where}:1 has no column '{col}' (columns: {', '.join(header)}; use --text-column)"
+            )
         at = header.index(col)
         width = len(header)
         n = 0  # data rows, blank lines not counted: the builder numbers rows the same way
@@ -168,7 +172,9 @@ def _rows(opts: PredictOptions, fmt: str, fh: BinaryIO | None, where: str, doc_b
             if len(values) != width:
                 if not values or values == [""]:
                     continue  # a blank line between rows
-                raise StanceError(f"malformed CSV: {where}:{reader.line_num} has {len(values)} fields, the header {width}")
+                raise StanceError(
+                    f"malformed CSV: {where}:{reader.line_num} has {len(values)} fields, the header {width}"
+                )
             n += 1
             row = dict(zip(header, values))
             yield _Row(values[at], row, f"{doc_base}/{row.get(opts.id_column) or n}")
@@ -252,15 +258,28 @@ def _sentences(
         # the document's own fields go with each of its sentences; its full text does not
         extra = {k: v for k, v in row.fields.items() if k not in (col, "text", "index", "line")}
         for span in segment(row.text, cleaning, seg, markdown):
-            yield span.text, {"doc_id": row.doc_id, "sentence_index": span.index, "start": span.start,
-                              "end": span.end, "text": span.text, **extra}
+            yield (
+                span.text,
+                {
+                    "doc_id": row.doc_id,
+                    "sentence_index": span.index,
+                    "start": span.start,
+                    "end": span.end,
+                    "text": span.text,
+                    **extra,
+                },
+            )
 
 
 def _document_file(path: Path, dataset_config: Any) -> Iterator[_Row]:
     """A .md or .html file, or a folder of documents, read as the dataset builder reads them."""
     from training.corpus import read_file, read_folder
 
-    docs = read_folder(path, dataset_config.reader) if path.is_dir() else read_file(path, path.parent, dataset_config.reader)
+    docs = (
+        read_folder(path, dataset_config.reader)
+        if path.is_dir()
+        else read_file(path, path.parent, dataset_config.reader)
+    )
     for doc in docs:
         yield _Row(doc.text, {"_markdown": doc.markdown}, doc.doc_id)
 
@@ -406,7 +425,9 @@ class _CsvWriter(_Writer):
             probs = r.pop("probabilities")
             for k, v in probs.items():
                 r[f"prob_{k}"] = v
-            rows.append({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for k, v in r.items()})
+            rows.append(
+                {k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for k, v in r.items()}
+            )
         self.writer.writerows(rows)
 
 
@@ -419,7 +440,9 @@ class _TableWriter(_Writer):
         from rich.text import Text
 
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        key = "doc_id" if "doc_id" in records[0] else next((k for k in ("id", "line", "index") if k in records[0]), None)
+        key = (
+            "doc_id" if "doc_id" in records[0] else next((k for k in ("id", "line", "index") if k in records[0]), None)
+        )
         if key:
             table.add_column(key, style="dim", no_wrap=True)
         table.add_column("text", ratio=1, overflow="fold")
@@ -463,17 +486,27 @@ def validate(opts: PredictOptions, stdin_is_terminal: bool) -> None:
     if opts.batch_size < 1:
         raise StanceError(f"invalid --batch-size {opts.batch_size} (use a positive number)")
     if opts.jobs < 1:
-        raise StanceError(f"invalid --jobs {opts.jobs} (use a positive number, or leave it out to use every usable core)")
+        raise StanceError(
+            f"invalid --jobs {opts.jobs} (use a positive number, or leave it out to use every usable core)"
+        )
     if opts.cluster:
         from training.cluster import normalize_address
 
         normalize_address(opts.cluster)
     if input_format(opts) == "document" and not opts.documents:
         raise StanceError(f"{opts.input} is a whole document (add --documents to segment it into sentences)")
-    if opts.output is not None and opts.input is not None and os.path.realpath(opts.output) == os.path.realpath(opts.input):
+    if (
+        opts.output is not None
+        and opts.input is not None
+        and os.path.realpath(opts.output) == os.path.realpath(opts.input)
+    ):
         raise StanceError(f"--output {opts.output} is the input file (choose another output path)")
-    if opts.output is not None and opts.input is not None and opts.input.is_dir() and \
-            Path(os.path.realpath(opts.output)).is_relative_to(os.path.realpath(opts.input)):
+    if (
+        opts.output is not None
+        and opts.input is not None
+        and opts.input.is_dir()
+        and Path(os.path.realpath(opts.output)).is_relative_to(os.path.realpath(opts.input))
+    ):
         raise StanceError(f"--output {opts.output} is inside the input folder (choose a path outside it)")
     if opts.output is not None:
         check_output_path(opts.output)
@@ -621,8 +654,12 @@ def summary(stats: PredictStats) -> str:
     if stats.output is not None:
         parts.append(f"wrote {stats.output} ({stats.format})")
     rate = stats.sentences / stats.seconds if stats.seconds > 0 else 0.0
-    where = f" on the Dask cluster {stats.cluster}" if stats.cluster else f" on {stats.jobs} processes" if stats.jobs > 1 else ""
+    where = (
+        f" on the Dask cluster {stats.cluster}"
+        if stats.cluster
+        else f" on {stats.jobs} processes"
+        if stats.jobs > 1
+        else ""
+    )
     parts.append(f"{stats.seconds:.1f}s, {rate:,.0f}/s" + where)
     return "; ".join(parts)
-
-

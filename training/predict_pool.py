@@ -65,8 +65,13 @@ def _proba(texts: list[str]) -> Any:
     return _model.predict_proba_array(texts)
 
 
-def proba_batches(model: Any, batches: Iterable[T], texts_of: Callable[[T], list[str]], jobs: int,
-                  before_fork: Callable[[], None] | None = None) -> Iterator[tuple[T, Any]]:
+def proba_batches(
+    model: Any,
+    batches: Iterable[T],
+    texts_of: Callable[[T], list[str]],
+    jobs: int,
+    before_fork: Callable[[], None] | None = None,
+) -> Iterator[tuple[T, Any]]:
     """Yield ``(batch, probability array)`` for each batch, in the order the batches come.
 
     With ``jobs`` > 1 and more than one batch, ``jobs`` forked processes label them in parallel.
@@ -92,8 +97,12 @@ def proba_batches(model: Any, batches: Iterable[T], texts_of: Callable[[T], list
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_worker, initargs=(model, os.getpid()))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(model, os.getpid()),
+    )
     try:
         pending: deque[tuple[T, Future[Any]]] = deque()
         for batch in _chain(first, second, it):

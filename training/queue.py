@@ -68,16 +68,20 @@ def check_options(opts: QueueOptions, config: DatasetConfig) -> None:
     check_output_path(opts.out, "--out")
     out, folder = Path(os.path.realpath(opts.out)), Path(os.path.realpath(opts.folder))
     if folder in out.parents and opts.out.suffix.lower() in config.reader.extensions:
-        raise StanceError(f"--out {opts.out} is inside the document folder {opts.folder}, where the next build-dataset "
-                          "would read it as a document (write the queue somewhere else)")
+        raise StanceError(
+            f"--out {opts.out} is inside the document folder {opts.folder}, where the next build-dataset "
+            "would read it as a document (write the queue somewhere else)"
+        )
     if opts.model != RULES_MODEL:
         from training.predict import check_model_location
 
         try:
             check_model_location(opts.model)
         except StanceError:
-            raise StanceError(f"model not found: {opts.model} (run `stance train` first, pass --model with an export "
-                              "or an MLflow model URI, or start with --model rules)") from None
+            raise StanceError(
+                f"model not found: {opts.model} (run `stance train` first, pass --model with an export "
+                "or an MLflow model URI, or start with --model rules)"
+            ) from None
 
 
 def collect(folder: Path, config: DatasetConfig) -> tuple[list[dict[str, Any]], dict[str, list[str]], int]:
@@ -99,8 +103,16 @@ def collect(folder: Path, config: DatasetConfig) -> tuple[list[dict[str, Any]], 
                 if (doc.doc_id, gold_key(span.text)) in gold:
                     labelled += 1
                     continue
-                rows.append({"id": f"{doc.doc_id}#{span.index}", "doc_id": doc.doc_id, "sentence_index": span.index,
-                             "start": span.start, "end": span.end, "text": span.text})
+                rows.append(
+                    {
+                        "id": f"{doc.doc_id}#{span.index}",
+                        "doc_id": doc.doc_id,
+                        "sentence_index": span.index,
+                        "start": span.start,
+                        "end": span.end,
+                        "text": span.text,
+                    }
+                )
     return rows, sentences, labelled
 
 
@@ -120,8 +132,10 @@ def score(model: str, texts: Sequence[str], config: DatasetConfig) -> Any:
 
     loaded = load_model(model)
     if set(loaded.labels) != set(LABELS):
-        raise StanceError(f"labels do not match: {model} predicts {list(loaded.labels)}, not {', '.join(LABELS)} "
-                          "(pass a stance model with --model)")
+        raise StanceError(
+            f"labels do not match: {model} predicts {list(loaded.labels)}, not {', '.join(LABELS)} "
+            "(pass a stance model with --model)"
+        )
     return np.asarray(loaded.predict_proba_array(list(texts)))
 
 
@@ -132,8 +146,10 @@ def build_queue(opts: QueueOptions, config: DatasetConfig) -> list[dict[str, Any
     check_options(opts, config)
     rows, sentences, labelled = collect(opts.folder, config)
     if not rows:
-        raise StanceError(f"nothing left to label in {opts.folder}: all {labelled} sentences have gold labels "
-                          "(add documents, or build the dataset and train)")
+        raise StanceError(
+            f"nothing left to label in {opts.folder}: all {labelled} sentences have gold labels "
+            "(add documents, or build the dataset and train)"
+        )
     proba = score(opts.model, [r["text"] for r in rows], config)
     unsure = uncertainty(proba, opts.measure)
     emb = embed([r["text"] for r in rows], opts.seed)
@@ -142,8 +158,8 @@ def build_queue(opts: QueueOptions, config: DatasetConfig) -> list[dict[str, Any
     for rank, (i, cluster) in enumerate(picks, 1):
         row, doc = dict(rows[i]), sentences[rows[i]["doc_id"]]
         at = row["sentence_index"]
-        row["before"] = doc[max(0, at - opts.context): at]
-        row["after"] = doc[at + 1: at + 1 + opts.context]
+        row["before"] = doc[max(0, at - opts.context) : at]
+        row["after"] = doc[at + 1 : at + 1 + opts.context]
         row["guess"] = LABELS[int(proba[i].argmax())]
         row["probabilities"] = {label: round(float(p), 6) for label, p in zip(LABELS, proba[i])}
         row.update(uncertainty=round(float(unsure[i]), 6), cluster=cluster, rank=rank, model=opts.model)
@@ -157,14 +173,32 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if fmt == "csv":
         buf = io.StringIO()
-        cols = ["id", "doc_id", "sentence_index", "start", "end", "text", "before", "after", "guess",
-                *(f"p_{label}" for label in LABELS), "uncertainty", "cluster", "rank", "label"]
+        cols = [
+            "id",
+            "doc_id",
+            "sentence_index",
+            "start",
+            "end",
+            "text",
+            "before",
+            "after",
+            "guess",
+            *(f"p_{label}" for label in LABELS),
+            "uncertainty",
+            "cluster",
+            "rank",
+            "label",
+        ]
         writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
         writer.writeheader()
         for r in rows:
             flat = {k: v for k, v in r.items() if k in cols}
-            flat.update(before=" ".join(r["before"]), after=" ".join(r["after"]), label="",
-                        **{f"p_{label}": r["probabilities"][label] for label in LABELS})
+            flat.update(
+                before=" ".join(r["before"]),
+                after=" ".join(r["after"]),
+                label="",
+                **{f"p_{label}": r["probabilities"][label] for label in LABELS},
+            )
             writer.writerow(flat)
         return buf.getvalue()
     return json.dumps([_task(r) for r in rows], ensure_ascii=False, indent=1) + "\n"
@@ -174,9 +208,11 @@ def _task(row: dict[str, Any]) -> dict[str, Any]:
     """One Label Studio task: the sentence with its context, and the model's guess as a prediction."""
     data = {k: row[k] for k in ("id", "doc_id", "sentence_index", "start", "end", "text")}
     data.update(before=" ".join(row["before"]), after=" ".join(row["after"]), stance_queue=1)
-    prediction = {"model_version": str(row.get("model", "")), "score": round(1 - row["uncertainty"], 6),
-                  "result": [{"from_name": LS_FROM, "to_name": LS_TO, "type": "choices",
-                              "value": {"choices": [row["guess"]]}}]}
+    prediction = {
+        "model_version": str(row.get("model", "")),
+        "score": round(1 - row["uncertainty"], 6),
+        "result": [{"from_name": LS_FROM, "to_name": LS_TO, "type": "choices", "value": {"choices": [row["guess"]]}}],
+    }
     return {"data": data, "predictions": [prediction]}
 
 
@@ -200,19 +236,28 @@ def read_queue(path: Path) -> list[dict[str, Any]]:
     from training import jsonl
 
     if path.suffix.lower() in (".csv", ".json"):
-        raise StanceError(f"not a JSON-lines queue: {path} (annotate reads .jsonl queues; the .csv and Label Studio "
-                          "files are for other tools, whose labels come back with `stance import-labels`)")
-    text = jsonl.read_utf8(path, f"queue not found: {path} (write one with `stance queue`)",
-                           "write it again with `stance queue`")
+        raise StanceError(
+            f"not a JSON-lines queue: {path} (annotate reads .jsonl queues; the .csv and Label Studio "
+            "files are for other tools, whose labels come back with `stance import-labels`)"
+        )
+    text = jsonl.read_utf8(
+        path, f"queue not found: {path} (write one with `stance queue`)", "write it again with `stance queue`"
+    )
     from training.labeling import gold_key
 
     rows, seen = [], set()
     for lineno, row in jsonl.objects(text, path):
         index = row.get("sentence_index") if isinstance(row, dict) else None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("doc_id"), str) \
-                or not (index is None or isinstance(index, int)):
-            raise StanceError(f"not a queue row: {path}:{lineno} needs 'text' and 'doc_id' (and an integer 'sentence_index' "
-                              "if any) (write the queue with `stance queue`)")
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("text"), str)
+            or not isinstance(row.get("doc_id"), str)
+            or not (index is None or isinstance(index, int))
+        ):
+            raise StanceError(
+                f"not a queue row: {path}:{lineno} needs 'text' and 'doc_id' (and an integer 'sentence_index' "
+                "if any) (write the queue with `stance queue`)"
+            )
         key = (row["doc_id"], gold_key(row["text"]))
         if key not in seen:
             seen.add(key)

@@ -84,7 +84,7 @@ def content_blocks(text: str, cleaning: CleaningConfig, markdown: bool = False) 
             m = _MARKDOWN_PREFIX.match(stripped)
             if m:
                 start += m.end()
-                stripped = stripped[m.end():]
+                stripped = stripped[m.end() :]
         if any(p.search(stripped) for p in drops):
             continue
         if title is None:
@@ -169,7 +169,9 @@ def segment(text: str, cleaning: CleaningConfig, seg: SegmentationConfig, markdo
     return spans
 
 
-def _emit(spans: list[Span], text: str, start: int, end: int, min_chars: int, prefixes: tuple[re.Pattern[str], ...]) -> None:
+def _emit(
+    spans: list[Span], text: str, start: int, end: int, min_chars: int, prefixes: tuple[re.Pattern[str], ...]
+) -> None:
     piece = text[start:end]
     lead = len(piece) - len(piece.lstrip())
     trail = len(piece) - len(piece.rstrip())

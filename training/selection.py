@@ -74,8 +74,9 @@ def _clusters(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.nd
     return km.labels_.astype(np.int64), distance
 
 
-def _fill(order: list[list[int]], emb: Embedding, groups: Sequence[Any], k: int, per_group: int | None,
-          counts: dict[Any, int]) -> list[int]:
+def _fill(
+    order: list[list[int]], emb: Embedding, groups: Sequence[Any], k: int, per_group: int | None, counts: dict[Any, int]
+) -> list[int]:
     """Round-robin over the clusters' queues, skipping copies and documents at their cap."""
     chosen: list[int] = []
     queues = [list(q) for q in order]
@@ -95,9 +96,16 @@ def _fill(order: list[list[int]], emb: Embedding, groups: Sequence[Any], k: int,
     return chosen
 
 
-def select(scores: np.ndarray, emb: Embedding, groups: Sequence[Any], k: int, seed: int,
-           per_group: int | None = None, candidates: np.ndarray | None = None,
-           pool_factor: int = POOL_FACTOR) -> list[tuple[int, int]]:
+def select(
+    scores: np.ndarray,
+    emb: Embedding,
+    groups: Sequence[Any],
+    k: int,
+    seed: int,
+    per_group: int | None = None,
+    candidates: np.ndarray | None = None,
+    pool_factor: int = POOL_FACTOR,
+) -> list[tuple[int, int]]:
     """Up to ``k`` (row, cluster) pairs: uncertain rows (high ``scores``) spread over clusters.
 
     ``candidates`` limits the rows that may be chosen (default all); ``groups`` is the document
@@ -115,8 +123,14 @@ def select(scores: np.ndarray, emb: Embedding, groups: Sequence[Any], k: int, se
     return [(i, cluster[i]) for i in chosen]
 
 
-def cold_start(emb: Embedding, groups: Sequence[Any], k: int, seed: int, per_group: int | None = None,
-               candidates: np.ndarray | None = None) -> list[tuple[int, int]]:
+def cold_start(
+    emb: Embedding,
+    groups: Sequence[Any],
+    k: int,
+    seed: int,
+    per_group: int | None = None,
+    candidates: np.ndarray | None = None,
+) -> list[tuple[int, int]]:
     """Up to ``k`` (row, cluster) pairs without a model: one row drawn at random from each of k clusters.
 
     A random member, not the one nearest the centre: the most central sentences of a cluster are

@@ -23,8 +23,10 @@ def check_min_confidence(value: float | None, where: str = "--min-confidence") -
     if value is None:
         return None
     if not 0.0 < float(value) < 1.0:
-        raise StanceError(f"invalid value for {where}: {value} (use a probability strictly between 0 and 1, "
-                          "e.g. 0.8, or leave it out to label every sentence)")
+        raise StanceError(
+            f"invalid value for {where}: {value} (use a probability strictly between 0 and 1, "
+            "e.g. 0.8, or leave it out to label every sentence)"
+        )
     return float(value)
 
 
@@ -33,7 +35,9 @@ def check_target_accuracy(value: float | None) -> float | None:
     if value is None:
         return None
     if not 0.0 < float(value) <= 1.0:
-        raise StanceError(f"invalid value for --target-accuracy: {value} (use an accuracy above 0 and at most 1, e.g. 0.9)")
+        raise StanceError(
+            f"invalid value for --target-accuracy: {value} (use an accuracy above 0 and at most 1, e.g. 0.9)"
+        )
     return float(value)
 
 
@@ -59,8 +63,9 @@ def _order(proba: Any) -> tuple[Any, Any]:
     return order, top[order]
 
 
-def at_coverage(y_true: Sequence[str], y_pred: Sequence[str], proba: Any,
-                coverages: Sequence[float] = COVERAGES) -> list[dict[str, float]]:
+def at_coverage(
+    y_true: Sequence[str], y_pred: Sequence[str], proba: Any, coverages: Sequence[float] = COVERAGES
+) -> list[dict[str, float]]:
     """Accuracy and macro-F1 of the ``round(c * n)`` most confident sentences, for each coverage ``c``."""
     from training import metrics
 
@@ -70,8 +75,15 @@ def at_coverage(y_true: Sequence[str], y_pred: Sequence[str], proba: Any,
         k = max(1, round(c * len(order)))
         keep = order[:k].tolist()
         t, p = [y_true[i] for i in keep], [y_pred[i] for i in keep]
-        out.append({"coverage": float(c), "n": float(k), "threshold": float(top[k - 1]),
-                    "accuracy": metrics.accuracy(t, p), "macro_f1": metrics.macro_f1(t, p)})
+        out.append(
+            {
+                "coverage": float(c),
+                "n": float(k),
+                "threshold": float(top[k - 1]),
+                "accuracy": metrics.accuracy(t, p),
+                "macro_f1": metrics.macro_f1(t, p),
+            }
+        )
     return out
 
 
@@ -106,12 +118,17 @@ def threshold_for(y_true: Sequence[str], y_pred: Sequence[str], proba: Any, targ
             break
     if best is None:
         return None
-    return {"threshold": float(top[best - 1]), "accuracy": float(acc[best - 1]),
-            "coverage": best / len(top), "n": float(best)}
+    return {
+        "threshold": float(top[best - 1]),
+        "accuracy": float(acc[best - 1]),
+        "coverage": best / len(top),
+        "n": float(best),
+    }
 
 
-def risk_coverage(y_true: Sequence[str], y_pred: Sequence[str], proba: Any,
-                  target: float | None = None) -> dict[str, Any]:
+def risk_coverage(
+    y_true: Sequence[str], y_pred: Sequence[str], proba: Any, target: float | None = None
+) -> dict[str, Any]:
     """The evaluation report's risk-coverage part: scores at each coverage, AURC, the target's threshold."""
     out: dict[str, Any] = {"at_coverage": at_coverage(y_true, y_pred, proba), "aurc": aurc(y_true, y_pred, proba)}
     if target is not None:

@@ -56,8 +56,10 @@ def pg_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if not candidates:
         raise ServiceError(f"PostgreSQL's {name} is not installed (apt-get install postgresql)")
     return candidates[-1]
@@ -101,17 +103,50 @@ class Postgres:
             pwfile.write_text(self.password + "\n", encoding="utf-8")
             _chown_postgres(pwfile)
             try:
-                _run(_as_postgres([pg_binary("initdb"), "-D", str(self.data), "-U", PG_USER, "-E", "UTF8",
-                                   "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-instructions"]), self.log)
+                _run(
+                    _as_postgres(
+                        [
+                            pg_binary("initdb"),
+                            "-D",
+                            str(self.data),
+                            "-U",
+                            PG_USER,
+                            "-E",
+                            "UTF8",
+                            "--auth=scram-sha-256",
+                            f"--pwfile={pwfile}",
+                            "--no-instructions",
+                        ]
+                    ),
+                    self.log,
+                )
             finally:
                 pwfile.unlink(missing_ok=True)
             with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
-                conf.write("\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
-                           "max_connections = 100\nfsync = on\n")
+                conf.write(
+                    "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+                    "max_connections = 100\nfsync = on\n"
+                )
         self.log.touch()
         _chown_postgres(self.log)  # the server itself writes it
-        _run(_as_postgres([pg_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                           "-o", f"-p {self.port}", "start"]), self.log)
+        _run(
+            _as_postgres(
+                [
+                    pg_binary("pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port}",
+                    "start",
+                ]
+            ),
+            self.log,
+        )
         if fresh:
             import psycopg
 
@@ -121,15 +156,21 @@ class Postgres:
     def stop(self) -> None:
         """Stop the server (fast shutdown: open sessions are rolled back)."""
         if (self.data / "postmaster.pid").exists():
-            subprocess.run(_as_postgres([pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
-                           capture_output=True, check=False, timeout=60)
+            subprocess.run(
+                _as_postgres([pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
 
 
 def _run(cmd: list[str], log: Path) -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=180)
     if out.returncode != 0:
-        raise ServiceError(f"`{' '.join(cmd[-6:])}` failed ({out.returncode}): "
-                           f"{(out.stderr or out.stdout).strip()[-800:]} {_tail(log, 800)}")
+        raise ServiceError(
+            f"`{' '.join(cmd[-6:])}` failed ({out.returncode}): "
+            f"{(out.stderr or out.stdout).strip()[-800:]} {_tail(log, 800)}"
+        )
 
 
 @dataclass
@@ -176,7 +217,7 @@ def _wait(check: Callable[[], bool], what: Process, seconds: float = 120) -> Non
 
 def _http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback server
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -188,12 +229,28 @@ def _tool(name: str) -> list[str]:
     return [str(here)] if here.exists() else [shutil.which(name) or name]
 
 
-def start_mlflow(backend_uri: str, artifacts: Path, root: Path, port: int | None = None, workers: int = 2) -> tuple[Process, str]:
+def start_mlflow(
+    backend_uri: str, artifacts: Path, root: Path, port: int | None = None, workers: int = 2
+) -> tuple[Process, str]:
     """``mlflow server`` on ``backend_uri`` with artifacts proxied into ``artifacts``; returns it and its URL."""
     port = port or free_port()
     artifacts.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--backend-store-uri", backend_uri, "--artifacts-destination", str(artifacts)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--backend-store-uri",
+        backend_uri,
+        "--artifacts-destination",
+        str(artifacts),
+    ]
     proc = _spawn("mlflow server", cmd, root / "mlflow-server.log", root)
     url = f"http://127.0.0.1:{port}"
     _wait(lambda: _http_ok(f"{url}/health"), proc, 180)
@@ -215,21 +272,49 @@ class Cluster:
         self.scheduler.stop()
 
 
-def start_worker(address: str, root: Path, index: int, nthreads: int = 1, env: dict[str, str] | None = None,
-                 extra: tuple[str, ...] = ()) -> Process:
+def start_worker(
+    address: str,
+    root: Path,
+    index: int,
+    nthreads: int = 1,
+    env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> Process:
     """One ``dask worker`` (with its nanny, which restarts it if it dies) of ``nthreads`` threads.
 
     ``extra`` are more ``dask worker`` options (``--preload SCRIPT``, say).
     """
     local = root / f"worker-{index}"
     local.mkdir(parents=True, exist_ok=True)
-    cmd = [*_tool("dask"), "worker", address, "--host", "127.0.0.1", "--nthreads", str(nthreads), "--nworkers", "1",
-           "--no-dashboard", "--memory-limit", "0", "--local-directory", str(local), "--name", f"stance-{index}", *extra]
+    cmd = [
+        *_tool("dask"),
+        "worker",
+        address,
+        "--host",
+        "127.0.0.1",
+        "--nthreads",
+        str(nthreads),
+        "--nworkers",
+        "1",
+        "--no-dashboard",
+        "--memory-limit",
+        "0",
+        "--local-directory",
+        str(local),
+        "--name",
+        f"stance-{index}",
+        *extra,
+    ]
     return _spawn(f"dask worker {index}", cmd, root / f"worker-{index}.log", root, env)
 
 
-def start_cluster(root: Path, workers: int = 2, port: int | None = None, nthreads: int = 1,
-                  scheduler_env: dict[str, str] | None = None) -> Cluster:
+def start_cluster(
+    root: Path,
+    workers: int = 2,
+    port: int | None = None,
+    nthreads: int = 1,
+    scheduler_env: dict[str, str] | None = None,
+) -> Cluster:
     """A scheduler and ``workers`` single-process workers; returns once every worker has joined."""
     root.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -299,13 +384,19 @@ def up(root: Path, workers: int = 2) -> dict[str, str]:
         for service in reversed(started):
             service.stop()
         raise
-    state = {"password": password, "pg_port": pg.port, "pg_data": str(pg.data), "tracking_uri": url,
-             "cluster": cluster.address, "pids": [mlflow.proc.pid, cluster.scheduler.proc.pid,
-                                                   *[w.proc.pid for w in cluster.workers]]}
+    state = {
+        "password": password,
+        "pg_port": pg.port,
+        "pg_data": str(pg.data),
+        "tracking_uri": url,
+        "cluster": cluster.address,
+        "pids": [mlflow.proc.pid, cluster.scheduler.proc.pid, *[w.proc.pid for w in cluster.workers]],
+    }
     state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
     os.chmod(state_file, 0o600)
-    (root / "env").write_text(f"export MLFLOW_TRACKING_URI={url}\nexport STANCE_CLUSTER={cluster.address}\n",
-                              encoding="utf-8")
+    (root / "env").write_text(
+        f"export MLFLOW_TRACKING_URI={url}\nexport STANCE_CLUSTER={cluster.address}\n", encoding="utf-8"
+    )
     return {"MLFLOW_TRACKING_URI": url, "STANCE_CLUSTER": cluster.address, "backend": pg.uri(password="***")}
 
 

@@ -31,11 +31,15 @@ def skops_file(flavors: Mapping[str, Any], folder: Path, where: str) -> Path:
     """
     flavor = flavors.get("sklearn")
     if flavor is None:
-        raise StanceError(f"not a scikit-learn model: {where} has flavors {', '.join(flavors)} (log it with mlflow.sklearn)")
+        raise StanceError(
+            f"not a scikit-learn model: {where} has flavors {', '.join(flavors)} (log it with mlflow.sklearn)"
+        )
     fmt = flavor.get("serialization_format", "pickle")
     if fmt != "skops":
-        raise StanceError(f"refused: {where} is not stored as skops: it is stored as {fmt}, which can run code when "
-                          "loaded (log the model with serialization_format='skops', as `stance train` does)")
+        raise StanceError(
+            f"refused: {where} is not stored as skops: it is stored as {fmt}, which can run code when "
+            "loaded (log the model with serialization_format='skops', as `stance train` does)"
+        )
     return folder / flavor.get("pickled_model", "model.skops")
 
 
@@ -62,9 +66,9 @@ class ServedModel:
         input sentence in input order. ``params={"min_confidence": P}`` labels a sentence
         ``uncertain`` when its top probability is below ``P`` (0, the default: never).
         """
-        from training.selective import abstain, check_min_confidence
-
         import pandas as pd
+
+        from training.selective import abstain, check_min_confidence
 
         if isinstance(model_input, pd.DataFrame):
             if "text" in model_input.columns:
@@ -72,7 +76,9 @@ class ServedModel:
             elif model_input.shape[1] == 1:
                 texts = model_input.iloc[:, 0]
             else:
-                raise StanceError(f"no 'text' column in the input (columns: {', '.join(map(str, model_input.columns))})")
+                raise StanceError(
+                    f"no 'text' column in the input (columns: {', '.join(map(str, model_input.columns))})"
+                )
         else:
             texts = model_input
         batch = [str(t) for t in (texts.tolist() if hasattr(texts, "tolist") else list(texts))]

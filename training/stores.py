@@ -39,8 +39,10 @@ def check_database(uri: str) -> None:
     try:
         engine = sqlalchemy.create_engine(uri, connect_args=_connect_args(uri), poolclass=NullPool)
     except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
-        raise StanceError(f"no database driver for the tracking store {where} ({exc}; for PostgreSQL install "
-                          "psycopg: pip install 'psycopg[binary]', or write postgresql+psycopg2:// with psycopg2)") from None
+        raise StanceError(
+            f"no database driver for the tracking store {where} ({exc}; for PostgreSQL install "
+            "psycopg: pip install 'psycopg[binary]', or write postgresql+psycopg2:// with psycopg2)"
+        ) from None
     except ArgumentError as exc:
         raise StanceError(f"invalid tracking store URI {where} ({str(exc).splitlines()[0]})") from None
     try:
@@ -49,9 +51,12 @@ def check_database(uri: str) -> None:
     except SQLAlchemyError as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         if "password authentication failed" in reason or "access denied" in reason.lower():
-            raise StanceError(f"tracking database refused the login: {where} ({reason}; check the user and "
-                              "password in the URI)") from None
-        raise StanceError(f"tracking database not reachable: {where} ({reason}; check that the database server "
-                          "runs and the URI names it)") from None
+            raise StanceError(
+                f"tracking database refused the login: {where} ({reason}; check the user and password in the URI)"
+            ) from None
+        raise StanceError(
+            f"tracking database not reachable: {where} ({reason}; check that the database server "
+            "runs and the URI names it)"
+        ) from None
     finally:
         engine.dispose()

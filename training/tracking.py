@@ -109,8 +109,10 @@ def check_store(uri: str) -> None:
     if db is not None:
         parent = db.parent if str(db.parent) else Path(".")
         if not parent.is_dir():
-            raise StanceError(f"tracking store not reachable: {uri}: folder {parent} does not exist "
-                              "(create it or set MLFLOW_TRACKING_URI)")
+            raise StanceError(
+                f"tracking store not reachable: {uri}: folder {parent} does not exist "
+                "(create it or set MLFLOW_TRACKING_URI)"
+            )
         if not os.access(parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
             raise StanceError(f"tracking store not writable: {uri} (check the permissions or set MLFLOW_TRACKING_URI)")
         if db.exists():
@@ -120,19 +122,23 @@ def check_store(uri: str) -> None:
                 with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
                     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlite3.DatabaseError as exc:
-                raise StanceError(f"tracking store not usable: {uri}: {exc} "
-                                  "(repair it, or point MLFLOW_TRACKING_URI at another store)") from None
+                raise StanceError(
+                    f"tracking store not usable: {uri}: {exc} "
+                    "(repair it, or point MLFLOW_TRACKING_URI at another store)"
+                ) from None
         return
     if uri.startswith(("http://", "https://")):
         url = uri.rstrip("/") + "/health"
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - user-chosen URL
+            with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status != 200:
                     raise StanceError(f"tracking server unhealthy: {uri} answered {response.status} (check the server)")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise StanceError(f"tracking server not reachable: {uri} ({reason}; start `mlflow server` or "
-                              "unset MLFLOW_TRACKING_URI to use sqlite:///mlflow.db)") from None
+            raise StanceError(
+                f"tracking server not reachable: {uri} ({reason}; start `mlflow server` or "
+                "unset MLFLOW_TRACKING_URI to use sqlite:///mlflow.db)"
+            ) from None
         return
     if uri.startswith("file:") or "://" not in uri:
         path = Path(uri[5:] if uri.startswith("file:") else uri)
@@ -141,8 +147,10 @@ def check_store(uri: str) -> None:
         return
     scheme = uri.split("://", 1)[0].lower()
     if scheme.split("+", 1)[0] not in DATABASE_SCHEMES:
-        raise StanceError(f"unknown tracking URI scheme: {uri} (use sqlite:///FILE, http(s)://HOST:PORT, file:DIR or "
-                          "a database URI such as postgresql://...)")
+        raise StanceError(
+            f"unknown tracking URI scheme: {uri} (use sqlite:///FILE, http(s)://HOST:PORT, file:DIR or "
+            "a database URI such as postgresql://...)"
+        )
     from training.stores import check_database
 
     check_database(uri)  # a wrong password or a server that is down: one line, before any training
@@ -259,8 +267,9 @@ class Tracker:
                     # once on a new SQLite file break each other's migration, hence the lock.
                     self._client = mlflow.MlflowClient(self.uri)
                     _retry(self._client.search_registered_models, max_results=1)  # opens the registry store
-                    self.experiment_id = _experiment_id(self._client, self.config.experiment, create=True,
-                                                        artifact_location=artifacts)
+                    self.experiment_id = _experiment_id(
+                        self._client, self.config.experiment, create=True, artifact_location=artifacts
+                    )
             except StanceError:
                 raise
             except Exception as exc:  # MlflowException, SQLAlchemy errors on a damaged file, ...
@@ -268,13 +277,15 @@ class Tracker:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 from training.stores import shown
 
-                raise StanceError(f"tracking store not usable: {shown(self.uri)}: {first} "
-                                  "(repair it, or point MLFLOW_TRACKING_URI at another store)") from None
+                raise StanceError(
+                    f"tracking store not usable: {shown(self.uri)}: {first} "
+                    "(repair it, or point MLFLOW_TRACKING_URI at another store)"
+                ) from None
             mark = self._part("setup_open_store", mark)
             # Model logging (every candidate's, or the champion's) needs these, and skops alone
             # takes a second to import: load them now rather than in the middle of the first
             # model's logging. Still counted as setup.
-            import mlflow.sklearn  # noqa: F401
+            import mlflow.sklearn
             import skops.io  # noqa: F401
 
             self._part("setup_import_skops", mark)
@@ -289,8 +300,14 @@ class Tracker:
         return now
 
     @contextlib.contextmanager
-    def parent_run(self, params: Mapping[str, Any], tags: Mapping[str, str], dataset_frames: Mapping[str, Any],
-                   fingerprint: str, source: str) -> Iterator[str]:
+    def parent_run(
+        self,
+        params: Mapping[str, Any],
+        tags: Mapping[str, str],
+        dataset_frames: Mapping[str, Any],
+        fingerprint: str,
+        source: str,
+    ) -> Iterator[str]:
         """Open the parent run; close it FINISHED, FAILED on an error or KILLED on an interrupt."""
         self.open()
         from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_SOURCE_NAME
@@ -307,8 +324,12 @@ class Tracker:
             common["git_commit"] = commit
         self._common_tags = common
         with self._timed("parent_run"):
-            run = _retry(self._client.create_run, self.experiment_id, run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}",
-                         tags={**common, KIND_TAG: "comparison", MLFLOW_SOURCE_NAME: "stance train"})
+            run = _retry(
+                self._client.create_run,
+                self.experiment_id,
+                run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}",
+                tags={**common, KIND_TAG: "comparison", MLFLOW_SOURCE_NAME: "stance train"},
+            )
             self.parent_id = run.info.run_id
             self._log_params(self.parent_id, params)
             self._datasets = self._make_datasets(dataset_frames, fingerprint, source)
@@ -381,9 +402,12 @@ class Tracker:
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
         with self._timed("children"):
-            run = _retry(self._client.create_run, self.experiment_id, run_name=cand.name,
-                         tags={**self._common_tags, **cand.tags, MLFLOW_PARENT_RUN_ID: self.parent_id,
-                               KIND_TAG: "candidate"})
+            run = _retry(
+                self._client.create_run,
+                self.experiment_id,
+                run_name=cand.name,
+                tags={**self._common_tags, **cand.tags, MLFLOW_PARENT_RUN_ID: self.parent_id, KIND_TAG: "candidate"},
+            )
             run_id = cand.run_id = run.info.run_id
             status = "FAILED"
             try:
@@ -410,9 +434,15 @@ class Tracker:
 
         t0 = time.perf_counter()
         cand.model_uri = log_model(
-            self._client, self.experiment_id, cand.run_id, cand.model, cand.input_example,
+            self._client,
+            self.experiment_id,
+            cand.run_id,
+            cand.model,
+            cand.input_example,
             tags={**self._common_tags, MLFLOW_SOURCE_NAME: "stance train", "stance.candidate": cand.name},
-            metadata={"candidate": cand.name}, model_bytes=cand.model_bytes or None, template=self._model_template,
+            metadata={"candidate": cand.name},
+            model_bytes=cand.model_bytes or None,
+            template=self._model_template,
         )
         self.timings["log_model"] = self.timings.get("log_model", 0.0) + time.perf_counter() - t0
 
@@ -422,28 +452,35 @@ class Tracker:
 
         with self._timed("comparison"):
             now = int(time.time() * 1000)
-            _retry(self._client.log_batch, run_id,
-                   metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
-                   tags=[RunTag(k, str(v)) for k, v in tags.items()])
+            _retry(
+                self._client.log_batch,
+                run_id,
+                metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
+                tags=[RunTag(k, str(v)) for k, v in tags.items()],
+            )
 
     # ------------------------------------------------------------ parent summary and registry
 
-    def log_leaderboard(self, rows: Sequence[Mapping[str, Any]], best: str, metric: str, metrics: Mapping[str, float]) -> None:
+    def log_leaderboard(
+        self, rows: Sequence[Mapping[str, Any]], best: str, metric: str, metrics: Mapping[str, float]
+    ) -> None:
         """Leaderboard CSV and bar chart (with error bars) on the parent run, plus its headline metrics."""
         from mlflow.entities import Metric, RunTag
 
         with tempfile.TemporaryDirectory(prefix="stance-leaderboard-") as tmp:
             # Writing the files and drawing the chart is ours (matplotlib); only the upload is timed.
             (Path(tmp) / "leaderboard.csv").write_text(leaderboard_csv(rows), encoding="utf-8")
-            (Path(tmp) / "leaderboard.json").write_text(json.dumps(list(rows), indent=2, default=str),
-                                                        encoding="utf-8")
+            (Path(tmp) / "leaderboard.json").write_text(json.dumps(list(rows), indent=2, default=str), encoding="utf-8")
             bar_chart(rows, metric, Path(tmp) / "leaderboard.png")
             with self._timed("leaderboard"):
                 _retry(self._client.log_artifacts, self.parent_id, tmp)
                 now = int(time.time() * 1000)
-                _retry(self._client.log_batch, self.parent_id,
-                       metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
-                       tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)])
+                _retry(
+                    self._client.log_batch,
+                    self.parent_id,
+                    metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)],
+                    tags=[RunTag("stance.best", best), RunTag("stance.metric", metric)],
+                )
 
     def register(self, cand: Candidate, tags: Mapping[str, str] | None = None) -> str:
         """Register the champion's model as a new version (no alias yet); return its version.
@@ -456,8 +493,12 @@ class Tracker:
             import mlflow
 
             name = self.config.registered_model
-            version = _retry(mlflow.register_model, cand.model_uri, name,
-                             tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags, **(tags or {})})
+            version = _retry(
+                mlflow.register_model,
+                cand.model_uri,
+                name,
+                tags={"candidate": cand.name, "run_id": cand.run_id, **self._common_tags, **(tags or {})},
+            )
             self.registered_version = str(version.version)
             _retry(self._client.set_tag, self.parent_id, "stance.registered", f"models:/{name}/{version.version}")
             return self.registered_version
@@ -479,7 +520,11 @@ class Tracker:
                 version = _retry(self._client.get_model_version_by_alias, name, alias)
             except MlflowException:  # no such model or alias yet
                 return None
-            return {**dict(version.tags or {}), "version": str(version.version), "uri": f"models:/{name}/{version.version}"}
+            return {
+                **dict(version.tags or {}),
+                "version": str(version.version),
+                "uri": f"models:/{name}/{version.version}",
+            }
 
     def log_gate(self, tags: Mapping[str, str], numbers: Mapping[str, float]) -> None:
         """Record the champion gate's decision on the parent run: ``stance.gate.*`` tags and ``gate_*`` metrics."""
@@ -487,9 +532,12 @@ class Tracker:
 
         with self._timed("registry"):
             now = int(time.time() * 1000)
-            _retry(self._client.log_batch, self.parent_id,
-                   metrics=[Metric(f"gate_{k}", float(v), now, 0) for k, v in numbers.items() if _finite(v)],
-                   tags=[RunTag(f"stance.gate.{k}", str(v)) for k, v in tags.items()])
+            _retry(
+                self._client.log_batch,
+                self.parent_id,
+                metrics=[Metric(f"gate_{k}", float(v), now, 0) for k, v in numbers.items() if _finite(v)],
+                tags=[RunTag(f"stance.gate.{k}", str(v)) for k, v in tags.items()],
+            )
 
     def fail_abandoned_runs(self) -> list[str]:
         """Mark FAILED the RUNNING runs of this experiment whose process on this host has died.
@@ -501,11 +549,17 @@ class Tracker:
 
         self.open()
         host = socket.gethostname().replace("'", "")
-        runs = _retry(self._client.search_runs, [self.experiment_id],
-                      filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
-                      max_results=1000)
-        dead = [r.info.run_id for r in runs
-                if str(r.data.tags.get(PID_TAG, "")).isdigit() and not pid_alive(int(r.data.tags[PID_TAG]))]
+        runs = _retry(
+            self._client.search_runs,
+            [self.experiment_id],
+            filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
+            max_results=1000,
+        )
+        dead = [
+            r.info.run_id
+            for r in runs
+            if str(r.data.tags.get(PID_TAG, "")).isdigit() and not pid_alive(int(r.data.tags[PID_TAG]))
+        ]
         for run_id in dead:
             _retry(self._client.set_terminated, run_id, "FAILED")
             _retry(self._client.set_tag, run_id, "stance.failure", "its process ended without closing the run")
@@ -518,13 +572,18 @@ class Tracker:
         with self._timed("timing"):
             now = int(time.time() * 1000)
             share = exclusive_seconds / total_seconds if total_seconds > 0 else 0.0
-            _retry(self._client.log_batch, self.parent_id,
-                   metrics=[Metric("seconds_total", total_seconds, now, 0),
-                            Metric("seconds_mlflow", self.seconds, now, 0),
-                            Metric("seconds_mlflow_not_overlapped", exclusive_seconds, now, 0),
-                            Metric("cpu_seconds_mlflow", self.cpu_seconds, now, 0),
-                            Metric("mlflow_share", share, now, 0),
-                            *[Metric(f"seconds_mlflow_{k}", v, now, 0) for k, v in self.timings.items()]])
+            _retry(
+                self._client.log_batch,
+                self.parent_id,
+                metrics=[
+                    Metric("seconds_total", total_seconds, now, 0),
+                    Metric("seconds_mlflow", self.seconds, now, 0),
+                    Metric("seconds_mlflow_not_overlapped", exclusive_seconds, now, 0),
+                    Metric("cpu_seconds_mlflow", self.cpu_seconds, now, 0),
+                    Metric("mlflow_share", share, now, 0),
+                    *[Metric(f"seconds_mlflow_{k}", v, now, 0) for k, v in self.timings.items()],
+                ],
+            )
 
 
 # ---------------------------------------------------------------- artifacts
@@ -563,12 +622,16 @@ def _experiment_id(client: Any, name: str, create: bool, artifact_location: str 
     exp = _retry(client.get_experiment_by_name, name)
     if exp is not None:
         if exp.lifecycle_stage == "deleted":
-            raise StanceError(f"experiment '{name}' is deleted in the tracking store (restore it or choose another name)")
+            raise StanceError(
+                f"experiment '{name}' is deleted in the tracking store (restore it or choose another name)"
+            )
         return exp.experiment_id
     if not create:
         names = [e.name for e in _retry(client.search_experiments, max_results=50)]
-        raise StanceError(f"no experiment named '{name}' in the tracking store "
-                          f"(known: {', '.join(names) or 'none'}; run `stance train` first or pass --experiment)")
+        raise StanceError(
+            f"no experiment named '{name}' in the tracking store "
+            f"(known: {', '.join(names) or 'none'}; run `stance train` first or pass --experiment)"
+        )
     try:
         return _retry(client.create_experiment, name, artifact_location=artifact_location)
     except MlflowException:
@@ -578,8 +641,12 @@ def _experiment_id(client: Any, name: str, create: bool, artifact_location: str 
         return exp.experiment_id
 
 
-METRIC_COLUMNS = tuple(c for c in LEADERBOARD_COLUMNS if c.startswith(("cv_", "test_")) or c in (
-    "fit_seconds", "predict_sentences_per_s", "model_size_bytes", "p_value", "mean_diff"))
+METRIC_COLUMNS = tuple(
+    c
+    for c in LEADERBOARD_COLUMNS
+    if c.startswith(("cv_", "test_"))
+    or c in ("fit_seconds", "predict_sentences_per_s", "model_size_bytes", "p_value", "mean_diff")
+)
 
 
 def read_leaderboard(uri: str | None, experiment: str, run_id: str | None = None) -> dict[str, Any]:
@@ -609,15 +676,24 @@ def read_leaderboard(uri: str | None, experiment: str, run_id: str | None = None
             raise StanceError(f"run {run_id} is not a `stance train` run (pass the id of a parent run)")
     else:
         exp_id = _experiment_id(client, experiment, create=False)
-        found = _retry(client.search_runs, [exp_id],
-                       filter_string=f"tags.`{KIND_TAG}` = 'comparison' and attributes.status = 'FINISHED'",
-                       order_by=["attributes.start_time DESC"], max_results=1)
+        found = _retry(
+            client.search_runs,
+            [exp_id],
+            filter_string=f"tags.`{KIND_TAG}` = 'comparison' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
         if not found:
-            raise StanceError(f"no finished `stance train` run in experiment '{experiment}' of {uri} "
-                              "(run `stance train` first)")
+            raise StanceError(
+                f"no finished `stance train` run in experiment '{experiment}' of {uri} (run `stance train` first)"
+            )
         parent = found[0]
-    children = _retry(client.search_runs, [parent.info.experiment_id],
-                      filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'", max_results=1000)
+    children = _retry(
+        client.search_runs,
+        [parent.info.experiment_id],
+        filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'",
+        max_results=1000,
+    )
     rows = []
     for child in children:
         m, t, p = child.data.metrics, child.data.tags, child.data.params
@@ -629,12 +705,13 @@ def read_leaderboard(uri: str | None, experiment: str, run_id: str | None = None
             **{c: m.get(c) for c in METRIC_COLUMNS},  # None when missing: --json stays valid JSON
             "tied_with_best": t.get("stance.tied_with_best") == "true",
             "is_best": t.get("stance.is_best") == "true",
-            "params": {k[len("chosen."):]: v for k, v in p.items() if k.startswith("chosen.")},
+            "params": {k[len("chosen.") :]: v for k, v in p.items() if k.startswith("chosen.")},
             "run_id": child.info.run_id,
             "status": child.info.status,
         }
         rows.append(row)
     metric = parent.data.tags.get("stance.metric", "macro_f1")
+
     def order(r: dict[str, Any]) -> tuple[int, float, str]:
         v = r.get(f"cv_{metric}_mean")
         return (0, -float(v), r["candidate"]) if _finite(v) else (1, 0.0, r["candidate"])
@@ -728,18 +805,26 @@ def log_model(
     from mlflow.models import Model, infer_signature
 
     from training.persistence import labels_of
-    from training.stance_model import StanceModel
     from training.serving import ServedModel
+    from training.stance_model import StanceModel
 
     example = pd.DataFrame({"text": list(input_example)})
     served = ServedModel(StanceModel(model)).predict(example)
     signature = infer_signature(example, served, params={"min_confidence": 0.0})
     meta = {"labels": labels_of(model), "served_columns": list(served.columns), **(metadata or {})}
-    logged = _retry(client.create_logged_model, experiment_id, name="model", source_run_id=run_id, tags=dict(tags or {}))
+    logged = _retry(
+        client.create_logged_model, experiment_id, name="model", source_run_id=run_id, tags=dict(tags or {})
+    )
     status = LoggedModelStatus.FAILED
     try:
-        spec = Model(artifact_path=logged.artifact_location, model_uuid=logged.model_id, run_id=run_id,
-                     model_id=logged.model_id, signature=signature, metadata=meta)
+        spec = Model(
+            artifact_path=logged.artifact_location,
+            model_uuid=logged.model_id,
+            run_id=run_id,
+            model_id=logged.model_id,
+            signature=signature,
+            metadata=meta,
+        )
         with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
             folder = Path(tmp) / "model"
             if template is not None and template.ready(input_example):
@@ -785,8 +870,9 @@ def _save_first_folder(folder: Path, spec: Any, model: Any, example: Any) -> Non
     spec.save(str(folder / MLMODEL_FILE))
 
 
-def _folder_from_template(folder: Path, spec: Any, template: ModelTemplate, model: Any,
-                          model_bytes: bytes | None) -> None:
+def _folder_from_template(
+    folder: Path, spec: Any, template: ModelTemplate, model: Any, model_bytes: bytes | None
+) -> None:
     """The folder ``_save_first_folder`` would write for ``model``, built from ``template``."""
     from training.persistence import dump_bytes
 
@@ -822,22 +908,37 @@ def load_sklearn_model(uri: str, tracking_uri: str | None = None) -> tuple[Any, 
 
     with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
         try:
-            local = Path(_retry(mlflow.artifacts.download_artifacts, artifact_uri=uri, dst_path=tmp,
-                                tracking_uri=tracking_uri, registry_uri=tracking_uri))
+            local = Path(
+                _retry(
+                    mlflow.artifacts.download_artifacts,
+                    artifact_uri=uri,
+                    dst_path=tmp,
+                    tracking_uri=tracking_uri,
+                    registry_uri=tracking_uri,
+                )
+            )
         except (MlflowException, OSError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StanceError(f"cannot fetch MLflow model {uri}: {first} (check the URI; tracking store "
-                              f"{tracking_uri}, set MLFLOW_TRACKING_URI to use another)") from None
+            raise StanceError(
+                f"cannot fetch MLflow model {uri}: {first} (check the URI; tracking store "
+                f"{tracking_uri}, set MLFLOW_TRACKING_URI to use another)"
+            ) from None
         if not (local / "MLmodel").is_file():
-            raise StanceError(f"not an MLflow model: {uri} has no MLmodel file (point at the model, e.g. runs:/<id>/model)")
+            raise StanceError(
+                f"not an MLflow model: {uri} has no MLmodel file (point at the model, e.g. runs:/<id>/model)"
+            )
         spec = Model.load(str(local / "MLmodel"))
         model_file = skops_file(spec.flavors, local, uri)
         estimator = load_model_file(model_file)
         digest = sha256_file(model_file)
     meta = {
         "sha256": digest,
-        "mlflow": {"tracking_uri": tracking_uri, "model_uri": uri, "run_id": spec.run_id,
-                   "model_id": getattr(spec, "model_id", None)},
+        "mlflow": {
+            "tracking_uri": tracking_uri,
+            "model_uri": uri,
+            "run_id": spec.run_id,
+            "model_id": getattr(spec, "model_id", None),
+        },
         "mlflow_metadata": dict(spec.metadata or {}),
     }
     return estimator, meta
@@ -877,8 +978,7 @@ def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mappi
     if commit:
         tags["mlflow.source.git.commit"] = commit
     data_name = Path(str(report.get("data", "data"))).name
-    run = _retry(client.create_run, exp_id, run_name=f"evaluate {data_name}",
-                 tags={k: v for k, v in tags.items() if v})
+    run = _retry(client.create_run, exp_id, run_name=f"evaluate {data_name}", tags={k: v for k, v in tags.items() if v})
     run_id = run.info.run_id
     status = "FAILED"
     try:
@@ -887,13 +987,20 @@ def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mappi
         for label, scores in report.get("per_class", {}).items():
             for name in ("precision", "recall", "f1", "support"):
                 values[f"{label}_{name}"] = float(scores[name])
-        _retry(client.log_batch, run_id,
-               metrics=[Metric(k, v, now, 0, model_id=model_id) for k, v in values.items() if _finite(v)],
-               params=[Param("data", str(report.get("data", ""))[:MAX_PARAM_CHARS]),
-                       Param("model", str(report.get("model", ""))[:MAX_PARAM_CHARS])],
-               tags=[RunTag("stance.skipped_empty", str(report.get("skipped_empty", 0)))])
+        _retry(
+            client.log_batch,
+            run_id,
+            metrics=[Metric(k, v, now, 0, model_id=model_id) for k, v in values.items() if _finite(v)],
+            params=[
+                Param("data", str(report.get("data", ""))[:MAX_PARAM_CHARS]),
+                Param("model", str(report.get("model", ""))[:MAX_PARAM_CHARS]),
+            ],
+            tags=[RunTag("stance.skipped_empty", str(report.get("skipped_empty", 0)))],
+        )
         with tempfile.TemporaryDirectory(prefix="stance-evaluation-") as tmp:
-            (Path(tmp) / "evaluation.json").write_text(json.dumps(dict(report), indent=2, default=str), encoding="utf-8")
+            (Path(tmp) / "evaluation.json").write_text(
+                json.dumps(dict(report), indent=2, default=str), encoding="utf-8"
+            )
             matrix = report.get("confusion", {}).get("matrix")
             if matrix:
                 png = confusion_png(matrix, f"{data_name} (n={int(values['n'])})", values["macro_f1"])
@@ -905,8 +1012,14 @@ def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mappi
     return run_id
 
 
-def log_learning_curve(uri: str | None, experiment: str, params: Mapping[str, Any], metrics: Mapping[str, float],
-                       curves: Mapping[str, Sequence[tuple[int, float]]], artifacts: Sequence[Path]) -> str:
+def log_learning_curve(
+    uri: str | None,
+    experiment: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    curves: Mapping[str, Sequence[tuple[int, float]]],
+    artifacts: Sequence[Path],
+) -> str:
     """Record a ``stance learning-curve`` simulation as one run: each strategy's mean curve as a
     metric stepped by the number of labels (MLflow draws it as a chart), the summary as metrics,
     and the chart and report files as artifacts. Returns the run id."""
@@ -920,21 +1033,33 @@ def log_learning_curve(uri: str | None, experiment: str, params: Mapping[str, An
     client = mlflow.MlflowClient(uri)
     db = _sqlite_path(uri)
     with _store_lock(uri):
-        exp_id = _experiment_id(client, experiment, create=True,
-                                artifact_location=(db.parent.resolve() / "mlruns").as_uri() if db is not None else None)
+        exp_id = _experiment_id(
+            client,
+            experiment,
+            create=True,
+            artifact_location=(db.parent.resolve() / "mlruns").as_uri() if db is not None else None,
+        )
     run = _retry(client.create_run, exp_id, run_name="learning-curve", tags={KIND_TAG: "learning_curve"})
     status = "FAILED"
     try:
         now = int(time.time() * 1000)
-        points = [Metric(f"curve_macro_f1.{name.replace('-', '_')}", float(score), now, int(n))
-                  for name, curve in curves.items() for n, score in curve]
+        points = [
+            Metric(f"curve_macro_f1.{name.replace('-', '_')}", float(score), now, int(n))
+            for name, curve in curves.items()
+            for n, score in curve
+        ]
         values = [Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)]
         entries = points + values
         for start in range(0, len(entries), MAX_BATCH_ENTRIES - MAX_BATCH_PARAMS):
-            batch = entries[start:start + MAX_BATCH_ENTRIES - MAX_BATCH_PARAMS]
+            batch = entries[start : start + MAX_BATCH_ENTRIES - MAX_BATCH_PARAMS]
             extra = [Param(k, _param_value(v)) for k, v in params.items()] if start == 0 else []
-            _retry(client.log_batch, run.info.run_id, metrics=batch, params=extra,
-                   tags=[RunTag("stance.strategies", ",".join(curves))] if start == 0 else [])
+            _retry(
+                client.log_batch,
+                run.info.run_id,
+                metrics=batch,
+                params=extra,
+                tags=[RunTag("stance.strategies", ",".join(curves))] if start == 0 else [],
+            )
         for path in artifacts:
             _retry(client.log_artifact, run.info.run_id, str(path))
         status = "FINISHED"

@@ -86,8 +86,10 @@ def prepare(dsd: Any, info: Mapping[str, Any], source: str = "") -> Data:
 
     missing = [s for s in ("train", "validation", "test") if s not in dsd]
     if missing:
-        raise StanceError(f"dataset {source or '<memory>'} has no split(s) {', '.join(missing)} "
-                          "(rebuild it with `stance build-dataset`)")
+        raise StanceError(
+            f"dataset {source or '<memory>'} has no split(s) {', '.join(missing)} "
+            "(rebuild it with `stance build-dataset`)"
+        )
     texts: list[str] = []
     labels: list[str] = []
     docs: list[str] = []
@@ -126,8 +128,7 @@ def prepare(dsd: Any, info: Mapping[str, Any], source: str = "") -> Data:
         info=dict(info),
         source=source,
         # Rows without an episode (corpora other than the seeds) form a group of their own document.
-        episodes=(np.array([e or f"doc:{d}" for e, d in zip(episodes, docs)], dtype=object) if any(episodes)
-                  else None),
+        episodes=(np.array([e or f"doc:{d}" for e, d in zip(episodes, docs)], dtype=object) if any(episodes) else None),
         registers=np.array(registers, dtype=object),
     )
 
@@ -204,11 +205,15 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
     if not data.gold.any():
         problems.append(f"no gold sentences in train+validation of {data.source} (annotate some; only gold is scored)")
     if len(data.test_texts) == 0:
-        problems.append(f"no gold sentences in the test split of {data.source} (rebuild the dataset with gold test documents)")
+        problems.append(
+            f"no gold sentences in the test split of {data.source} (rebuild the dataset with gold test documents)"
+        )
     problems += _group_problems(data, k, _grouping(cfg, data), where)
     if cfg.training_data != "gold" and not data.has_weak:
-        problems.append(f"training_data is '{cfg.training_data}' but {data.source} has no weak labels "
-                        f"(set training_data: gold in {where}, or build the dataset with unannotated documents)")
+        problems.append(
+            f"training_data is '{cfg.training_data}' but {data.source} has no weak labels "
+            f"(set training_data: gold in {where}, or build the dataset with unannotated documents)"
+        )
     min_train = _smallest_training_fold(data, cfg) if not problems else 0
     problems += _encoder_problems(cfg)
     for cand in cfg.candidates:
@@ -221,18 +226,24 @@ def check_plan(cfg: TrainConfig, data: Data) -> None:
                 _validate_estimator(clf)
             except Exception as exc:  # sklearn raises several types; each becomes one line
                 msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                problems.append(f"impossible parameters for candidate '{cand.name}' ({shown}): {msg} "
-                                f"(fix its params/search in {where})")
+                problems.append(
+                    f"impossible parameters for candidate '{cand.name}' ({shown}): {msg} "
+                    f"(fix its params/search in {where})"
+                )
                 continue
             defaults = reg.CLASSIFIERS[cand.classifier].defaults
             nn = cp.get("n_neighbors", defaults.get("n_neighbors"))
             if cand.classifier == "knn" and isinstance(nn, int) and min_train and nn > min_train:
-                problems.append(f"impossible parameters for candidate '{cand.name}': n_neighbors={nn} is more "
-                                f"than the {min_train} training sentences of the smallest fold (search smaller values)")
+                problems.append(
+                    f"impossible parameters for candidate '{cand.name}': n_neighbors={nn} is more "
+                    f"than the {min_train} training sentences of the smallest fold (search smaller values)"
+                )
             nc = cp.get("n_components", defaults.get("n_components"))
             if cand.classifier == "random_forest" and isinstance(nc, int) and min_train and nc >= min_train:
-                problems.append(f"impossible parameters for candidate '{cand.name}': n_components={nc} needs more "
-                                f"than the {min_train} training sentences of the smallest fold (lower it)")
+                problems.append(
+                    f"impossible parameters for candidate '{cand.name}': n_components={nc} needs more "
+                    f"than the {min_train} training sentences of the smallest fold (lower it)"
+                )
     if problems:
         raise StanceError(*problems)
 
@@ -244,17 +255,20 @@ def _group_problems(data: Data, k: int, grouping: str, where: str) -> list[str]:
     n_groups = len(set(groups.tolist()))
     if n_groups < k:
         other = " or comparison.grouping: document" if grouping == "episode" else ""
-        return [f"only {n_groups} {unit} in train+validation for cv.folds={k} "
-                f"(set cv.folds to {max(2, n_groups)} or fewer{other} in {where}, or add {unit})"]
+        return [
+            f"only {n_groups} {unit} in train+validation for cv.folds={k} "
+            f"(set cv.folds to {max(2, n_groups)} or fewer{other} in {where}, or add {unit})"
+        ]
     out = []
     for label in LABELS:
         mask = data.gold & (data.labels == label)
         n, d = int(mask.sum()), len(set(groups[mask].tolist()))
         if d < k:
-            fix = (f"set cv.folds to {d} or fewer in {where}" if d >= 2
-                   else f"annotate more {unit} with this label")
-            out.append(f"too few examples of class '{label}' for cv.folds={k}: {n} gold sentences in "
-                       f"{d} {unit} of train+validation, and every fold needs one ({fix})")
+            fix = f"set cv.folds to {d} or fewer in {where}" if d >= 2 else f"annotate more {unit} with this label"
+            out.append(
+                f"too few examples of class '{label}' for cv.folds={k}: {n} gold sentences in "
+                f"{d} {unit} of train+validation, and every fold needs one ({fix})"
+            )
     return out
 
 
@@ -287,15 +301,22 @@ def _warm_encoders(cfg: TrainConfig, data: Data, say: Progress) -> None:
         t0 = time.perf_counter()
         encoders.embed(name, texts, backend=backend)
         shown = name if backend == "torch" else f"{name} ({backend})"
-        say(f"encoder {shown}: {len(texts)} sentences ready in {time.perf_counter() - t0:.1f} s "
-            f"(cache: {cfg.embedding_cache or 'memory only'})")
+        say(
+            f"encoder {shown}: {len(texts)} sentences ready in {time.perf_counter() - t0:.1f} s "
+            f"(cache: {cfg.embedding_cache or 'memory only'})"
+        )
 
 
 def _smallest_training_fold(data: Data, cfg: TrainConfig) -> int:
     """Fewest training sentences any fit of the comparison will get (search and scoring splits)."""
     seeds = range(cfg.seed, cfg.seed + cfg.cv.repeats + 1)
-    sizes = [len(_rows(data, tr, mode)[0]) for g in _groupings(cfg, data) for s in seeds
-             for tr, _ in make_splits(data, cfg.cv.folds, s, g) for mode in _modes(cfg)]
+    sizes = [
+        len(_rows(data, tr, mode)[0])
+        for g in _groupings(cfg, data)
+        for s in seeds
+        for tr, _ in make_splits(data, cfg.cv.folds, s, g)
+        for mode in _modes(cfg)
+    ]
     return min(sizes)
 
 
@@ -348,26 +369,37 @@ class Entry:
     def row(self) -> dict[str, Any]:
         """The flat leaderboard row shown by the CLI and stored in MLflow."""
         cvs = self.cv_summary()
-        out: dict[str, Any] = {"candidate": self.key, "features": self.candidate.features,
-                               "classifier": self.candidate.classifier, "training_data": self.mode}
+        out: dict[str, Any] = {
+            "candidate": self.key,
+            "features": self.candidate.features,
+            "classifier": self.candidate.classifier,
+            "training_data": self.mode,
+        }
         for s in SCORES:
             out[f"cv_{s}_mean"], out[f"cv_{s}_std"] = cvs[s]
         out["grouping"] = self.grouping
         for g in GROUPINGS:
             runs = self.cv_by.get(g)
             out[f"cv_{g}_macro_f1_mean"], out[f"cv_{g}_macro_f1_std"] = (
-                metrics.mean_std([r["macro_f1"] for r in runs]) if runs else (math.nan, math.nan))
+                metrics.mean_std([r["macro_f1"] for r in runs]) if runs else (math.nan, math.nan)
+            )
         out["cv_register_macro_f1"] = dict(self.register_f1)
         for s in SCORES:
             out[f"test_{s}"] = self.test[s]
         for k in CALIBRATION_COLUMNS:
             out[k] = self.calibration.get(k, math.nan)
-        out.update({"fit_seconds": self.fit_seconds, "predict_sentences_per_s": self.predict_per_second,
-                    "model_size_bytes": self.size_bytes, "tied_with_best": bool(self.comparison.get("tied")),
-                    "is_best": bool(self.comparison.get("is_best")),
-                    "is_champion": bool(self.comparison.get("is_champion")),
-                    "p_value": self.comparison.get("p_value", math.nan),
-                    "mean_diff": self.comparison.get("mean_diff", math.nan)})
+        out.update(
+            {
+                "fit_seconds": self.fit_seconds,
+                "predict_sentences_per_s": self.predict_per_second,
+                "model_size_bytes": self.size_bytes,
+                "tied_with_best": bool(self.comparison.get("tied")),
+                "is_best": bool(self.comparison.get("is_best")),
+                "is_champion": bool(self.comparison.get("is_champion")),
+                "p_value": self.comparison.get("p_value", math.nan),
+                "mean_diff": self.comparison.get("mean_diff", math.nan),
+            }
+        )
         # The chosen parameters; the rule lexicons come from the dataset, not the search.
         chosen = {k: v for k, v in self.params.items() if k != "lexicons"}
         out["params"] = {**chosen, **{f"features.{k}": v for k, v in self.feature_params.items()}}
@@ -382,7 +414,9 @@ class _Features:
         self._counts: dict[Any, reg.FoldFeatures] = {}
         self._folds: dict[Any, tuple[Any, Any]] = {}
 
-    def get(self, features: str, params: Mapping[str, Any], split_id: Any, rows: Any, held: Any, mode: str) -> tuple[Any, Any]:
+    def get(
+        self, features: str, params: Mapping[str, Any], split_id: Any, rows: Any, held: Any, mode: str
+    ) -> tuple[Any, Any]:
         key = (features, repr(sorted(params.items())))
         if (key, split_id, mode) not in self._folds:
             if key not in self._counts:
@@ -397,9 +431,19 @@ class _Features:
                 del cache[k]
 
 
-def _cv_scores(data: Data, feats: _Features, cand: CandidateConfig, mode: str, cp: dict[str, Any],
-               fp: dict[str, Any], splits: list[tuple[Any, Any]], tag: str, seed: int,
-               preds: list[Any] | None = None, probas: list[Any] | None = None) -> list[dict[str, float]]:
+def _cv_scores(
+    data: Data,
+    feats: _Features,
+    cand: CandidateConfig,
+    mode: str,
+    cp: dict[str, Any],
+    fp: dict[str, Any],
+    splits: list[tuple[Any, Any]],
+    tag: str,
+    seed: int,
+    preds: list[Any] | None = None,
+    probas: list[Any] | None = None,
+) -> list[dict[str, float]]:
     """Scores of each split; with ``preds`` (``probas``), each split's held-out predictions
     (probabilities, columns in LABELS order) are appended to it."""
     comp = reg.CLASSIFIERS[cand.classifier]
@@ -435,9 +479,16 @@ def _register_scores(data: Data, splits: list[tuple[Any, Any]], preds: list[Any]
     return {r: metrics.macro_f1(gold[r], said[r]) for r in sorted(gold)}
 
 
-def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Features,
-             search_splits: list[tuple[Any, Any]], eval_splits: dict[str, list[tuple[Any, Any]]],
-             cfg: TrainConfig) -> Entry:
+def evaluate(
+    data: Data,
+    cand: CandidateConfig,
+    mode: str,
+    key: str,
+    feats: _Features,
+    search_splits: list[tuple[Any, Any]],
+    eval_splits: dict[str, list[tuple[Any, Any]]],
+    cfg: TrainConfig,
+) -> Entry:
     """Search, repeated CV (under each grouping in ``eval_splits``) and the single test evaluation of one candidate.
 
     The search and the scores that pick the best use ``cfg.comparison.grouping``.
@@ -453,8 +504,9 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
     if len(grid) > 1:
         best_score = -math.inf
         for cp, fp in grid:
-            s = metrics.mean_std([r[metric] for r in _cv_scores(data, feats, cand, mode, cp, fp, search_splits,
-                                                                 "search", cfg.seed)])[0]
+            s = metrics.mean_std(
+                [r[metric] for r in _cv_scores(data, feats, cand, mode, cp, fp, search_splits, "search", cfg.seed)]
+            )[0]
             entry.search.append({"params": {**cp, **{f"features.{k}": v for k, v in fp.items()}}, "score": s})
             if s > best_score:
                 best, best_score = (cp, fp), s
@@ -470,8 +522,10 @@ def evaluate(data: Data, cand: CandidateConfig, mode: str, key: str, feats: _Fea
             entry.oof_proba = np.vstack(probas) if probas else np.zeros((0, len(LABELS)))
     entry.cv = entry.cv_by[grouping]
 
-    model = reg.assemble(reg.build_features(cand.features, best[1]),
-                         reg.build_classifier(cand.classifier, _with_context(cand, best[0], data.info), cfg.seed))
+    model = reg.assemble(
+        reg.build_features(cand.features, best[1]),
+        reg.build_classifier(cand.classifier, _with_context(cand, best[0], data.info), cfg.seed),
+    )
     rows, w = _rows(data, np.arange(len(data.texts)), mode)
     t0 = time.perf_counter()
     entry.weighted = reg.fit(model, [data.texts[j] for j in rows], data.labels[rows].tolist(), w)
@@ -501,12 +555,17 @@ def _calibration_scores(entry: Entry, data: Data) -> None:
     oof_gold = data.labels[entry.oof_rows].tolist()
     test_proba = calibration.aligned(entry.test_proba, entry.classes, LABELS)
     gold = data.test_labels.tolist()
-    entry.calibration = {**{f"cv_{k}": v for k, v in calibration.scores(oof_gold, entry.oof_proba, LABELS).items()},
-                         **{f"test_{k}": v for k, v in calibration.scores(gold, test_proba, LABELS).items()}}
+    entry.calibration = {
+        **{f"cv_{k}": v for k, v in calibration.scores(oof_gold, entry.oof_proba, LABELS).items()},
+        **{f"test_{k}": v for k, v in calibration.scores(gold, test_proba, LABELS).items()},
+    }
     entry.reliability_png = reliability_png(
-        {"out-of-fold": calibration.reliability_bins(oof_gold, entry.oof_proba, LABELS),
-         "test": calibration.reliability_bins(gold, test_proba, LABELS)},
-        f"{entry.key}: CV ECE {entry.calibration['cv_ece']:.3f}, test ECE {entry.calibration['test_ece']:.3f}")
+        {
+            "out-of-fold": calibration.reliability_bins(oof_gold, entry.oof_proba, LABELS),
+            "test": calibration.reliability_bins(gold, test_proba, LABELS),
+        },
+        f"{entry.key}: CV ECE {entry.calibration['cv_ece']:.3f}, test ECE {entry.calibration['test_ece']:.3f}",
+    )
 
 
 def _timed_proba(model: Any, texts: list[str]) -> tuple[Any, float]:
@@ -542,9 +601,15 @@ def compare(entries: list[Entry], cfg: TrainConfig, test_train_ratio: float) -> 
     best = entries[max(range(len(entries)), key=lambda i: (means[i], -i))]
     best_scores = [r[metric] for r in best.cv]
     for i, e in enumerate(entries):
-        result = metrics.paired_tie(best_scores, [r[metric] for r in e.cv], method=cfg.comparison.method,
-                                    alpha=cfg.comparison.alpha, test_train_ratio=test_train_ratio,
-                                    samples=cfg.comparison.bootstrap_samples, seed=cfg.seed + i)
+        result = metrics.paired_tie(
+            best_scores,
+            [r[metric] for r in e.cv],
+            method=cfg.comparison.method,
+            alpha=cfg.comparison.alpha,
+            test_train_ratio=test_train_ratio,
+            samples=cfg.comparison.bootstrap_samples,
+            seed=cfg.seed + i,
+        )
         result["is_best"] = e is best
         e.comparison = result
     champion = best
@@ -574,8 +639,10 @@ def _all_splits(cfg: TrainConfig, data: Data) -> tuple[str, list[tuple[Any, Any]
     """The choosing grouping, its search splits, and the scoring splits of every grouping computed."""
     grouping = _grouping(cfg, data)
     search = make_splits(data, cfg.cv.folds, cfg.seed, grouping)
-    scoring = {g: [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r, g)]
-               for g in _groupings(cfg, data)}
+    scoring = {
+        g: [s for r in range(1, cfg.cv.repeats + 1) for s in make_splits(data, cfg.cv.folds, cfg.seed + r, g)]
+        for g in _groupings(cfg, data)
+    }
     return grouping, search, scoring
 
 
@@ -614,9 +681,17 @@ def _yield_to_parent(parent_pid: int) -> None:
         pass
 
 
-def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, search_splits: list[tuple[Any, Any]],
-          eval_splits: dict[str, list[tuple[Any, Any]]], cfg: TrainConfig,
-          parent_pid: int | None) -> tuple[Entry, float, float]:
+def _task(
+    token: str,
+    data: Data,
+    cand: CandidateConfig,
+    mode: str,
+    key: str,
+    search_splits: list[tuple[Any, Any]],
+    eval_splits: dict[str, list[tuple[Any, Any]]],
+    cfg: TrainConfig,
+    parent_pid: int | None,
+) -> tuple[Entry, float, float]:
     """Evaluate one (candidate, mode) pair; runs in a worker process, in-process or on a Dask worker (no parent)."""
     from training.processes import watch_parent
 
@@ -642,7 +717,11 @@ def _task(token: str, data: Data, cand: CandidateConfig, mode: str, key: str, se
 
 def _cost(cand: CandidateConfig, cfg: TrainConfig) -> float:
     """Rough relative CPU cost of a candidate, to hand the longest ones out first."""
-    fits = (cand.grid_size * cfg.cv.folds if cand.grid_size > 1 else 0) + len(GROUPINGS) * cfg.cv.repeats * cfg.cv.folds + 1
+    fits = (
+        (cand.grid_size * cfg.cv.folds if cand.grid_size > 1 else 0)
+        + len(GROUPINGS) * cfg.cv.repeats * cfg.cv.folds
+        + 1
+    )
     return fits * reg.CLASSIFIERS[cand.classifier].cost * reg.FEATURES[cand.features].cost
 
 
@@ -656,9 +735,13 @@ class Comparison:
     finished: float
 
 
-def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = None,
-                   on_entry: Callable[[Entry], None] | None = None,
-                   on_start: Callable[[], None] | None = None) -> Comparison:
+def run_comparison(
+    cfg: TrainConfig,
+    data: Data,
+    progress: Progress | None = None,
+    on_entry: Callable[[Entry], None] | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> Comparison:
     """Evaluate every candidate in every mode and pick the best.
 
     With ``cfg.n_jobs > 1`` candidates run in worker processes: ``on_start`` runs once they
@@ -677,8 +760,10 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
     group_cost: dict[str, float] = {}
     for cand, _ in jobs:
         group_cost[cand.features] = group_cost.get(cand.features, 0.0) + _cost(cand, cfg)
-    order = sorted(range(len(jobs)), key=lambda i: (-group_cost[jobs[i][0].features], jobs[i][0].features,
-                                                     -_cost(jobs[i][0], cfg), i))
+    order = sorted(
+        range(len(jobs)),
+        key=lambda i: (-group_cost[jobs[i][0].features], jobs[i][0].features, -_cost(jobs[i][0], cfg), i),
+    )
     keys = [c.name if len(modes) == 1 else f"{c.name}@{m}" for c, m in jobs]
     token = uuid.uuid4().hex  # identifies this run's data in the per-process cache only
     parent = None if cfg.cluster else os.getpid()  # a Dask worker is no child of ours to watch
@@ -693,8 +778,7 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
 
         _quiet_worker_restarts()
         # Workers start on this call; results come back in order through the generator.
-        results = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(
-            delayed(_task)(*a) for a in args)
+        results = Parallel(n_jobs=min(cfg.n_jobs, len(args)), return_as="generator")(delayed(_task)(*a) for a in args)
     else:
         results = (_task(*a) for a in args)
     done: dict[int, Entry] = {}
@@ -706,8 +790,10 @@ def run_comparison(cfg: TrainConfig, data: Data, progress: Progress | None = Non
             done[i] = entry
             finished = max(finished, end)
             cvm = entry.cv_summary()[cfg.comparison.metric]
-            say(f"[{n}/{len(jobs)}] {entry.key}: CV {cfg.comparison.metric} {cvm[0]:.3f} ± {cvm[1]:.3f}, "
-                f"test {entry.test[cfg.comparison.metric]:.3f} ({seconds:.1f} s)")
+            say(
+                f"[{n}/{len(jobs)}] {entry.key}: CV {cfg.comparison.metric} {cvm[0]:.3f} ± {cvm[1]:.3f}, "
+                f"test {entry.test[cfg.comparison.metric]:.3f} ({seconds:.1f} s)"
+            )
             if on_entry is not None:
                 on_entry(entry)
     finally:
@@ -797,8 +883,11 @@ def _card(best: Entry, rows: list[dict[str, Any]], data: Data, cfg: TrainConfig,
         "## Scores (gold sentences only)",
         f"- CV ({cfg.cv.repeats} x {cfg.cv.folds}-fold, {best.grouping}-grouped, which picked the champion): macro-F1 "
         f"{cvs['macro_f1'][0]:.3f} ± {cvs['macro_f1'][1]:.3f}, F_avg {cvs['f_avg'][0]:.3f} ± {cvs['f_avg'][1]:.3f}",
-        *[f"- CV grouped by {g}: macro-F1 {best.row()[f'cv_{g}_macro_f1_mean']:.3f}" for g in GROUPINGS
-          if g != best.grouping and g in best.cv_by],
+        *[
+            f"- CV grouped by {g}: macro-F1 {best.row()[f'cv_{g}_macro_f1_mean']:.3f}"
+            for g in GROUPINGS
+            if g != best.grouping and g in best.cv_by
+        ],
         f"- Test ({len(data.test_texts)} sentences, used once): macro-F1 {best.test['macro_f1']:.3f}, "
         f"F_avg {best.test['f_avg']:.3f}, accuracy {best.test['accuracy']:.3f}",
         "",
@@ -891,18 +980,26 @@ def _calibrate_champion(cfg: TrainConfig, data: Data, best: Entry, record: Any, 
     cand = best.candidate
 
     def make_base() -> Any:
-        return reg.assemble(reg.build_features(cand.features, best.feature_params),
-                            reg.build_classifier(cand.classifier, _with_context(cand, best.params, data.info), cfg.seed))
+        return reg.assemble(
+            reg.build_features(cand.features, best.feature_params),
+            reg.build_classifier(cand.classifier, _with_context(cand, best.params, data.info), cfg.seed),
+        )
 
     rows = np.flatnonzero(data.gold)
     try:
-        model, report = calibrate.choose_and_fit(make_base, [data.texts[i] for i in rows], data.labels[rows],
-                                                 data.groups(best.grouping)[rows], cfg.cv.folds, cfg.seed)
+        model, report = calibrate.choose_and_fit(
+            make_base,
+            [data.texts[i] for i in rows],
+            data.labels[rows],
+            data.groups(best.grouping)[rows],
+            cfg.cv.folds,
+            cfg.seed,
+        )
     except ValueError as exc:  # e.g. a neighbour count larger than an inner fold
         say(f"calibration: skipped ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
         return {}
     gold = data.test_labels.tolist()
-    before = {k[len("test_"):]: v for k, v in best.calibration.items() if k.startswith("test_")}
+    before = {k[len("test_") :]: v for k, v in best.calibration.items() if k.startswith("test_")}
     best.model, best.model_bytes = model, dump_bytes(model)
     best.classes = [str(c) for c in model.classes_]
     best.test_proba = model.predict_proba(data.test_texts)
@@ -913,8 +1010,11 @@ def _calibrate_champion(cfg: TrainConfig, data: Data, best: Entry, record: Any, 
     report["test"] = calibration.scores(gold, calibration.aligned(best.test_proba, best.classes, LABELS), LABELS)
     report["test_uncalibrated"] = before
     cv = report["cv"]
-    say(f"calibration: {report['method']} (CV log loss " + ", ".join(f"{m} {cv[m]['log_loss']:.3f}" for m in cv)
-        + f"); test ECE {before['ece']:.3f} -> {report['test']['ece']:.3f}")
+    say(
+        f"calibration: {report['method']} (CV log loss "
+        + ", ".join(f"{m} {cv[m]['log_loss']:.3f}" for m in cv)
+        + f"); test ECE {before['ece']:.3f} -> {report['test']['ece']:.3f}"
+    )
     return report
 
 
@@ -928,8 +1028,9 @@ def _calibration_metrics(report: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _register_gated(cfg: TrainConfig, data: Data, best: Entry, record: Any, tracker: Any, force: bool,
-                    say: Progress) -> tuple[str, bool]:
+def _register_gated(
+    cfg: TrainConfig, data: Data, best: Entry, record: Any, tracker: Any, force: bool, say: Progress
+) -> tuple[str, bool]:
     """Register ``best`` and decide, by the champion gate, whether the alias may move to it.
 
     Returns the new version and that decision; the caller moves the alias after the export.
@@ -946,14 +1047,28 @@ def _register_gated(cfg: TrainConfig, data: Data, best: Entry, record: Any, trac
         from training.tracking import load_sklearn_model
 
         old = StanceModel(*load_sklearn_model(held["uri"], tracker.uri)).predict(data.test_texts)
-    decision = gate.decide(gold, best.test_pred, old, previous=held["version"] if held else "", same_test=same,
-                           force=force, alpha=cfg.comparison.alpha, samples=cfg.comparison.bootstrap_samples,
-                           seed=cfg.seed)
+    decision = gate.decide(
+        gold,
+        best.test_pred,
+        old,
+        previous=held["version"] if held else "",
+        same_test=same,
+        force=force,
+        alpha=cfg.comparison.alpha,
+        samples=cfg.comparison.bootstrap_samples,
+        seed=cfg.seed,
+    )
     version = tracker.register(record, tags={"stance.test_hash": split})
     say(decision.line(version, cfg.tracking.alias))
-    tracker.log_gate({"decision": "promoted" if decision.promote else "held", "reason": decision.reason,
-                      "previous_version": decision.previous or "none", "new_version": version},
-                     decision.numbers)
+    tracker.log_gate(
+        {
+            "decision": "promoted" if decision.promote else "held",
+            "reason": decision.reason,
+            "previous_version": decision.previous or "none",
+            "new_version": version,
+        },
+        decision.numbers,
+    )
     return version, decision.promote
 
 
@@ -970,11 +1085,18 @@ def _child_params(cfg: TrainConfig, entry: Entry) -> dict[str, Any]:
 def _frames(data: Data) -> dict[str, tuple[str, Any]]:
     import pandas as pd
 
-    pool = pd.DataFrame({"text": data.texts, "label": data.labels.tolist(), "doc_id": data.docs.tolist(),
-                         "label_source": ["gold" if g else "weak" for g in data.gold.tolist()],
-                         "confidence": data.weight.tolist()})
-    test = pd.DataFrame({"text": data.test_texts, "label": data.test_labels.tolist(),
-                         "doc_id": [m["doc_id"] for m in data.test_meta]})
+    pool = pd.DataFrame(
+        {
+            "text": data.texts,
+            "label": data.labels.tolist(),
+            "doc_id": data.docs.tolist(),
+            "label_source": ["gold" if g else "weak" for g in data.gold.tolist()],
+            "confidence": data.weight.tolist(),
+        }
+    )
+    test = pd.DataFrame(
+        {"text": data.test_texts, "label": data.test_labels.tolist(), "doc_id": [m["doc_id"] for m in data.test_meta]}
+    )
     return {"training": ("stance-dataset/train+validation", pool), "testing": ("stance-dataset/test (gold)", test)}
 
 
@@ -1016,12 +1138,18 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
     from training.stores import shown  # a database URI's password stays out of output and metadata
 
     say(f"tracking: {shown(tracker.uri)} (experiment '{cfg.tracking.experiment}')")
-    say(f"pool: {len(data.texts)} sentences ({int(data.gold.sum())} gold), test: {len(data.test_texts)} gold; "
+    say(
+        f"pool: {len(data.texts)} sentences ({int(data.gold.sum())} gold), test: {len(data.test_texts)} gold; "
         f"{len(cfg.candidates)} candidates x {len(_modes(cfg))} label mode(s), "
-        f"{cfg.cv.repeats}x{cfg.cv.folds}-fold CV, " + ("on the cluster" if cfg.cluster else f"{cfg.n_jobs} worker(s)"))
+        f"{cfg.cv.repeats}x{cfg.cv.folds}-fold CV, " + ("on the cluster" if cfg.cluster else f"{cfg.n_jobs} worker(s)")
+    )
     cfg_hash = config_hash(cfg)
-    tags = {"dataset.fingerprint": data.fingerprint, "dataset.config_hash": data.dataset_hash,
-            "config_hash": cfg_hash, "stance.training_data": cfg.training_data}
+    tags = {
+        "dataset.fingerprint": data.fingerprint,
+        "dataset.config_hash": data.dataset_hash,
+        "config_hash": cfg_hash,
+        "stance.training_data": cfg.training_data,
+    }
     records: dict[str, Any] = {}
     runs = ExitStack()
 
@@ -1037,53 +1165,91 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
         # to the wall time (measured: about 4 s shorter runs than opening it first). An
         # unreachable store was already refused by tracker.check() above; a store that fails
         # here stops the workers within seconds.
-        result = run_comparison(cfg, data, progress, on_entry=log_entry,
-                                on_start=lambda: runs.enter_context(tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source)))
+        result = run_comparison(
+            cfg,
+            data,
+            progress,
+            on_entry=log_entry,
+            on_start=lambda: runs.enter_context(
+                tracker.parent_run(flatten(cfg), tags, _frames(data), data.fingerprint, source)
+            ),
+        )
         check()
         entries, best = result.entries, result.best
         rows = [e.row() for e in entries]
         for e in entries:
             c = e.comparison
-            tracker.update_candidate(e.run_id, {"tied_with_best": float(c["tied"]), "is_best": float(c["is_best"]),
-                                                "is_champion": float(c["is_champion"]),
-                                                "p_value": c.get("p_value", math.nan),
-                                                "mean_diff": c.get("mean_diff", math.nan)},
-                                     {"stance.tied_with_best": str(bool(c["tied"])).lower(),
-                                      "stance.is_best": str(bool(c["is_best"])).lower()})
+            tracker.update_candidate(
+                e.run_id,
+                {
+                    "tied_with_best": float(c["tied"]),
+                    "is_best": float(c["is_best"]),
+                    "is_champion": float(c["is_champion"]),
+                    "p_value": c.get("p_value", math.nan),
+                    "mean_diff": c.get("mean_diff", math.nan),
+                },
+                {
+                    "stance.tied_with_best": str(bool(c["tied"])).lower(),
+                    "stance.is_best": str(bool(c["is_best"])).lower(),
+                },
+            )
         calibrated = _calibrate_champion(cfg, data, best, records[best.key], say)
         bcv = best.cv_summary()
-        tracker.log_leaderboard(rows, best.key, cfg.comparison.metric,
-                                {**{f"best_cv_{k}_mean": v[0] for k, v in bcv.items()},
-                                 **{f"best_test_{k}": v for k, v in best.test.items()},
-                                 **_calibration_metrics(calibrated), "candidates": float(len(entries))})
+        tracker.log_leaderboard(
+            rows,
+            best.key,
+            cfg.comparison.metric,
+            {
+                **{f"best_cv_{k}_mean": v[0] for k, v in bcv.items()},
+                **{f"best_test_{k}": v for k, v in best.test.items()},
+                **_calibration_metrics(calibrated),
+                "candidates": float(len(entries)),
+            },
+        )
         check()
         version, promoted = _register_gated(cfg, data, best, records[best.key], tracker, force, say)
-        model_uri = f"models:/{cfg.tracking.registered_model}@{cfg.tracking.alias}" if promoted else \
-            f"models:/{cfg.tracking.registered_model}/{version}"
+        model_uri = (
+            f"models:/{cfg.tracking.registered_model}@{cfg.tracking.alias}"
+            if promoted
+            else f"models:/{cfg.tracking.registered_model}/{version}"
+        )
         say(f"champion: {best.key} -> models:/{cfg.tracking.registered_model}/{version}")
         meta = {
             "candidate": best.key,
             "training_data": best.mode,
             "params": best.row()["params"],
-            "metrics": {**{f"cv_{k}_mean": v[0] for k, v in bcv.items()},
-                        **{f"cv_{k}_std": v[1] for k, v in bcv.items()},
-                        **{f"test_{k}": v for k, v in best.test.items()}},
+            "metrics": {
+                **{f"cv_{k}_mean": v[0] for k, v in bcv.items()},
+                **{f"cv_{k}_std": v[1] for k, v in bcv.items()},
+                **{f"test_{k}": v for k, v in best.test.items()},
+            },
             "dataset_fingerprint": data.fingerprint,
             "dataset_config_hash": data.dataset_hash,
             "config_hash": cfg_hash,
             "min_confidence": cfg.min_confidence,
             "calibration": calibrated,
-            "mlflow": {"tracking_uri": shown(tracker.uri), "run_id": best.run_id, "parent_run_id": tracker.parent_id,
-                       "model_uri": model_uri, "logged_model_uri": records[best.key].model_uri},
+            "mlflow": {
+                "tracking_uri": shown(tracker.uri),
+                "run_id": best.run_id,
+                "parent_run_id": tracker.parent_id,
+                "model_uri": model_uri,
+                "logged_model_uri": records[best.key].model_uri,
+            },
         }
         check()
         exported = promoted or not Path(cfg.export_dir).exists()
         if exported:
             # The alias moves only once the export is in place, under the export's lock: it never points
             # at a version without its export, and concurrent trains cannot leave it on another one.
-            write_export(best.model, cfg.export_dir, meta, _card(best, rows, data, cfg, model_uri),
-                         model_bytes=best.model_bytes or None, inputs=inputs,
-                         then=(lambda: tracker.promote(version)) if promoted else None)
+            write_export(
+                best.model,
+                cfg.export_dir,
+                meta,
+                _card(best, rows, data, cfg, model_uri),
+                model_bytes=best.model_bytes or None,
+                inputs=inputs,
+                then=(lambda: tracker.promote(version)) if promoted else None,
+            )
             say(f"exported: {cfg.export_dir}")
         else:
             say(f"export left as it was: {cfg.export_dir} (the champion did not change)")
@@ -1092,9 +1258,21 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
         total = time.perf_counter() - t_start
         exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
         tracker.log_timing(total, exclusive)
-    return TrainResult(rows=rows, best=best.key, metric=cfg.comparison.metric, experiment=cfg.tracking.experiment,
-                       tracking_uri=shown(tracker.uri), parent_run_id=tracker.parent_id, registered=model_uri,
-                       export_dir=str(cfg.export_dir), seconds_total=time.perf_counter() - t_start,
-                       seconds_tracking=tracker.seconds, seconds_tracking_exclusive=exclusive,
-                       cpu_seconds_tracking=tracker.cpu_seconds, tracking_timings=dict(tracker.timings),
-                       method=cfg.comparison.method, alpha=cfg.comparison.alpha, exported=exported)
+    return TrainResult(
+        rows=rows,
+        best=best.key,
+        metric=cfg.comparison.metric,
+        experiment=cfg.tracking.experiment,
+        tracking_uri=shown(tracker.uri),
+        parent_run_id=tracker.parent_id,
+        registered=model_uri,
+        export_dir=str(cfg.export_dir),
+        seconds_total=time.perf_counter() - t_start,
+        seconds_tracking=tracker.seconds,
+        seconds_tracking_exclusive=exclusive,
+        cpu_seconds_tracking=tracker.cpu_seconds,
+        tracking_timings=dict(tracker.timings),
+        method=cfg.comparison.method,
+        alpha=cfg.comparison.alpha,
+        exported=exported,
+    )

@@ -45,8 +45,9 @@ class CandidateConfig(Strict):
         from training.classifiers import FEATURES
 
         if value not in FEATURES:
-            raise ValueError(f"unknown feature extractor '{value}' ({_suggest(value, tuple(FEATURES))}"
-                             f"known: {', '.join(FEATURES)})")
+            raise ValueError(
+                f"unknown feature extractor '{value}' ({_suggest(value, tuple(FEATURES))}known: {', '.join(FEATURES)})"
+            )
         return value
 
     @field_validator("classifier")
@@ -55,8 +56,9 @@ class CandidateConfig(Strict):
         from training.classifiers import CLASSIFIERS
 
         if value not in CLASSIFIERS:
-            raise ValueError(f"unknown classifier '{value}' ({_suggest(value, tuple(CLASSIFIERS))}"
-                             f"known: {', '.join(CLASSIFIERS)})")
+            raise ValueError(
+                f"unknown classifier '{value}' ({_suggest(value, tuple(CLASSIFIERS))}known: {', '.join(CLASSIFIERS)})"
+            )
         return value
 
     @model_validator(mode="after")
@@ -65,17 +67,23 @@ class CandidateConfig(Strict):
 
         clf, feat = CLASSIFIERS[self.classifier], FEATURES[self.features]
         if clf.needs_features and self.features == "none":
-            raise ValueError(f"classifier '{self.classifier}' needs features (set features to one of "
-                             f"{', '.join(f for f in FEATURES if f != 'none')})")
+            raise ValueError(
+                f"classifier '{self.classifier}' needs features (set features to one of "
+                f"{', '.join(f for f in FEATURES if f != 'none')})"
+            )
         if not clf.needs_features and self.features != "none":
             raise ValueError(f"classifier '{self.classifier}' reads raw sentences (set features: none)")
-        for where, comp, fixed, grid in (("", clf, self.params, self.search),
-                                          ("feature_", feat, self.feature_params, self.feature_search)):
+        for where, comp, fixed, grid in (
+            ("", clf, self.params, self.search),
+            ("feature_", feat, self.feature_params, self.feature_search),
+        ):
             for key in (*fixed, *grid):
                 if key not in comp.param_names:
                     valid = comp.param_names
-                    raise ValueError(f"unknown parameter '{key}' in {where}params/{where}search of '{comp.name}' "
-                                     f"({_suggest(key, valid)}valid: {', '.join(valid) or 'none'})")
+                    raise ValueError(
+                        f"unknown parameter '{key}' in {where}params/{where}search of '{comp.name}' "
+                        f"({_suggest(key, valid)}valid: {', '.join(valid) or 'none'})"
+                    )
             for key, values in grid.items():
                 if not values:
                     raise ValueError(f"empty search list for '{key}' (give at least one value)")
@@ -83,12 +91,16 @@ class CandidateConfig(Strict):
                     raise ValueError(f"repeated value in the search list for '{key}'")
             both = sorted(set(fixed) & set(grid))
             if both:
-                raise ValueError(f"'{both[0]}' is both fixed in {where}params and searched in {where}search "
-                                 "(keep one)")
-        if (self.classifier == "complement_nb" and self.features == "embedding"
-                and self.feature_params.get("nonnegative") is not True):
-            raise ValueError("classifier 'complement_nb' needs non-negative features and encoder vectors have "
-                             "negative values (set feature_params: {nonnegative: true}, which maps them to [0, 1])")
+                raise ValueError(f"'{both[0]}' is both fixed in {where}params and searched in {where}search (keep one)")
+        if (
+            self.classifier == "complement_nb"
+            and self.features == "embedding"
+            and self.feature_params.get("nonnegative") is not True
+        ):
+            raise ValueError(
+                "classifier 'complement_nb' needs non-negative features and encoder vectors have "
+                "negative values (set feature_params: {nonnegative: true}, which maps them to [0, 1])"
+            )
         return self
 
     @property
@@ -97,8 +109,10 @@ class CandidateConfig(Strict):
         from training.classifiers import CLASSIFIERS, FEATURES
 
         found: set[str] = set()
-        for comp, fixed, grid in ((FEATURES[self.features], self.feature_params, self.feature_search),
-                                  (CLASSIFIERS[self.classifier], self.params, self.search)):
+        for comp, fixed, grid in (
+            (FEATURES[self.features], self.feature_params, self.feature_search),
+            (CLASSIFIERS[self.classifier], self.params, self.search),
+        ):
             if "encoder" not in comp.param_names:
                 continue
             values = grid.get("encoder") or (fixed.get("encoder", comp.defaults["encoder"]),)
@@ -135,9 +149,11 @@ class ComparisonConfig(Strict):
 
     metric: Literal["macro_f1", "f_avg"] = "macro_f1"
     grouping: Literal["episode", "document"] = Field(
-        "episode", description="CV groups that pick the best: whole normalization episodes held out, or documents")
+        "episode", description="CV groups that pick the best: whole normalization episodes held out, or documents"
+    )
     choose: Literal["best", "fastest_tied"] = Field(
-        "best", description="champion: the best candidate, or the fastest to predict among those tied with it")
+        "best", description="champion: the best candidate, or the fastest to predict among those tied with it"
+    )
     method: Literal["corrected_ttest", "bootstrap"] = "corrected_ttest"
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     bootstrap_samples: int = Field(2000, ge=100)
@@ -169,12 +185,26 @@ def _default_candidates() -> tuple[CandidateConfig, ...]:
         c(name="ridge-word", features="word", classifier="ridge", search={"alpha": (0.3, 1.0, 3.0)}),
         c(name="random_forest-word", features="word", classifier="random_forest"),
         c(name="knn-word", features="word", classifier="knn", search={"n_neighbors": (5, 15)}),
-        c(name="logreg-minilm", features="embedding", classifier="logreg",
-          feature_params={"encoder": "all-MiniLM-L6-v2"}, search={"C": (1.0, 4.0)}),
-        c(name="knn-minilm", features="embedding", classifier="knn",
-          feature_params={"encoder": "all-MiniLM-L6-v2"}, search={"n_neighbors": (5, 15)}),
-        c(name="vote-word_char+minilm", features="none", classifier="soft_vote",
-          params={"tfidf": "word_char", "encoder": "all-MiniLM-L6-v2"}),
+        c(
+            name="logreg-minilm",
+            features="embedding",
+            classifier="logreg",
+            feature_params={"encoder": "all-MiniLM-L6-v2"},
+            search={"C": (1.0, 4.0)},
+        ),
+        c(
+            name="knn-minilm",
+            features="embedding",
+            classifier="knn",
+            feature_params={"encoder": "all-MiniLM-L6-v2"},
+            search={"n_neighbors": (5, 15)},
+        ),
+        c(
+            name="vote-word_char+minilm",
+            features="none",
+            classifier="soft_vote",
+            params={"tfidf": "word_char", "encoder": "all-MiniLM-L6-v2"},
+        ),
     )
 
 
@@ -182,18 +212,28 @@ class TrainConfig(Strict):
     """Everything ``stance train`` reads."""
 
     seed: int = DEFAULT_SEED
-    n_jobs: int = Field(2, ge=1, le=64, description="worker processes evaluating candidates (results do not depend on it)")
-    cluster: str | None = Field(None, description="Dask scheduler (tcp://HOST:8786) whose workers evaluate the "
-                                "candidates instead of local processes; None: this machine")
+    n_jobs: int = Field(
+        2, ge=1, le=64, description="worker processes evaluating candidates (results do not depend on it)"
+    )
+    cluster: str | None = Field(
+        None,
+        description="Dask scheduler (tcp://HOST:8786) whose workers evaluate the "
+        "candidates instead of local processes; None: this machine",
+    )
     dataset: str = "data/dataset"
     export_dir: str = "models/stance-classifier"
     training_data: Literal["gold", "gold+weak", "both"] = Field(
         "gold", description="train on gold labels, on gold plus weak labels weighted by confidence, or compare both"
     )
     embedding_cache: str | None = Field(
-        "data/embeddings", description="folder of the sentence-vector cache shared by every run (null: no disk cache)")
+        "data/embeddings", description="folder of the sentence-vector cache shared by every run (null: no disk cache)"
+    )
     min_confidence: float | None = Field(
-        None, gt=0.0, lt=1.0, description="default of `stance predict --min-confidence` for the exported model (null: off)")
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="default of `stance predict --min-confidence` for the exported model (null: off)",
+    )
     cv: CVConfig = CVConfig()
     comparison: ComparisonConfig = ComparisonConfig()
     tracking: TrackingConfig = TrackingConfig()
@@ -219,8 +259,10 @@ class TrainConfig(Strict):
                 raise ValueError(f"candidate name '{cand.name}' is used twice (names must be unique)")
             seen.add(cand.name)
             if cand.grid_size > self.cv.max_grid:
-                raise ValueError(f"search grid of '{cand.name}' has {cand.grid_size} combinations, more than "
-                                 f"cv.max_grid={self.cv.max_grid} (shorten its search lists or raise cv.max_grid)")
+                raise ValueError(
+                    f"search grid of '{cand.name}' has {cand.grid_size} combinations, more than "
+                    f"cv.max_grid={self.cv.max_grid} (shorten its search lists or raise cv.max_grid)"
+                )
         return self
 
 
@@ -238,5 +280,9 @@ def with_overrides(cfg: TrainConfig, top: dict[str, Any], tracking: dict[str, An
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as exc:
-        raise StanceError(*(f"invalid value for '{'.'.join(str(p) for p in e['loc'])}' given on the command line: "
-                            f"{e['msg']}" for e in exc.errors())) from None
+        raise StanceError(
+            *(
+                f"invalid value for '{'.'.join(str(p) for p in e['loc'])}' given on the command line: {e['msg']}"
+                for e in exc.errors()
+            )
+        ) from None

@@ -45,8 +45,10 @@ class ModelVoter:
         self.model = load_model(uri)
         self.uri = uri
         if tuple(self.model.labels) != tuple(LABELS):
-            raise StanceError(f"labels do not match: the model {uri} predicts {list(self.model.labels)}, "
-                              f"the dataset uses {list(LABELS)} (pass a stance model with --model)")
+            raise StanceError(
+                f"labels do not match: the model {uri} predicts {list(self.model.labels)}, "
+                f"the dataset uses {list(LABELS)} (pass a stance model with --model)"
+            )
 
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), 3)`` probabilities of favor, against, neutral."""
@@ -74,9 +76,14 @@ def combine(
     graded = gold >= 0
     score = _macro_f1(gold[graded], labels[graded]) if graded.any() else float("nan")
     accuracy = float((labels[graded] == gold[graded]).mean()) if graded.any() else float("nan")
-    weak = WeakLabels(labels, proba.max(axis=1).astype(np.float64), MODEL_SOURCE, {MODEL_SOURCE: score},
-                      "--weak-labels model: the model's most probable label, its probability as confidence",
-                      {MODEL_SOURCE: accuracy})
+    weak = WeakLabels(
+        labels,
+        proba.max(axis=1).astype(np.float64),
+        MODEL_SOURCE,
+        {MODEL_SOURCE: score},
+        "--weak-labels model: the model's most probable label, its probability as confidence",
+        {MODEL_SOURCE: accuracy},
+    )
     return weak, votes, names
 
 
@@ -89,12 +96,20 @@ def source_accuracy(gold: np.ndarray, weak: WeakLabels, proba: np.ndarray | None
     rows = []
     for name, score in weak.gold_scores.items():
         accuracy = (weak.gold_accuracy or {}).get(name, float("nan"))
-        rows.append({"source": name, "gold_sentences": n, "accuracy": accuracy, "macro_f1": score,
-                     "used": name == weak.model})
+        rows.append(
+            {"source": name, "gold_sentences": n, "accuracy": accuracy, "macro_f1": score, "used": name == weak.model}
+        )
     if proba is not None and MODEL_SOURCE not in weak.gold_scores:
         labels = proba.argmax(axis=1)[graded]
-        rows.append({"source": MODEL_SOURCE, "gold_sentences": n, "accuracy": float((labels == gold[graded]).mean()),
-                     "macro_f1": _macro_f1(gold[graded], labels), "used": False})
+        rows.append(
+            {
+                "source": MODEL_SOURCE,
+                "gold_sentences": n,
+                "accuracy": float((labels == gold[graded]).mean()),
+                "macro_f1": _macro_f1(gold[graded], labels),
+                "used": False,
+            }
+        )
     return rows
 
 
@@ -107,10 +122,14 @@ def label_warnings(labels: np.ndarray, gold: np.ndarray, sizes: Mapping[str, int
         top = int(counts.argmax())
         share = counts[top] / weak.size
         if share > DOMINANT_SHARE:
-            out.append(f"{LABELS[top]} takes {share:.0%} of the {weak.size} weak labels (the cues in configs/dataset.yaml "
-                       "may not fit these documents; label some sentences with `stance queue` and `stance annotate`)")
+            out.append(
+                f"{LABELS[top]} takes {share:.0%} of the {weak.size} weak labels (the cues in configs/dataset.yaml "
+                "may not fit these documents; label some sentences with `stance queue` and `stance annotate`)"
+            )
     for split, n in sizes.items():
         if not n:
-            out.append(f"the {split} split is empty ({documents} documents in all; whole documents go to one split, "
-                       "so add documents before training)")
+            out.append(
+                f"the {split} split is empty ({documents} documents in all; whole documents go to one split, "
+                "so add documents before training)"
+            )
     return out
