@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stance-installed
 
-.PHONY: pipeline test bench install ui server server-stop clean
+.PHONY: pipeline test test-fast lint bench install ui server server-stop clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
