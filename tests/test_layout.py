@@ -27,6 +27,17 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _units() -> dict[str, list[Path]]:
+    """Top-level units of the package: a module, or a subpackage with all of its files."""
+    units: dict[str, list[Path]] = {}
+    for p in PACKAGE.iterdir():
+        if p.suffix == ".py":
+            units[p.stem] = [p]
+        elif (p / "__init__.py").exists():
+            units[p.name] = sorted(p.rglob("*.py"))
+    return units
+
+
 def _ours(names: set[str]) -> set[str]:
     return {n.split(".")[1] for n in names if n.startswith("training.")}
 
@@ -44,14 +55,14 @@ def _module_map() -> tuple[set[str], set[str]]:
 
 def test_the_readme_module_map_names_every_module_once() -> None:
     stages, leaves = _module_map()
-    files = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__", "cli"}
+    files = set(_units()) - {"__init__", "__main__", "cli"}
     assert not stages & leaves
     assert stages | leaves == files
 
 
 def test_imports_point_from_the_cli_to_stages_to_leaves() -> None:
     stages, leaves = _module_map()
-    graph = {p.stem: _imports(p) for p in PACKAGE.glob("*.py")}
+    graph = {name: set().union(*(_imports(p) for p in paths)) for name, paths in _units().items()}
     for name, names in graph.items():
         if name != "cli":
             assert "typer" not in {n.split(".")[0] for n in names}, f"{name} imports typer"
@@ -59,6 +70,7 @@ def test_imports_point_from_the_cli_to_stages_to_leaves() -> None:
             assert "mlflow" not in {n.split(".")[0] for n in names}, f"{name} imports mlflow"
         if name != "__main__":
             assert "cli" not in _ours(names), f"{name} imports the cli"
+        names = {n for n in names if not n.startswith(f"training.{name}")}  # a subpackage's own modules
         if name in leaves:
             back = {(name, m) for m in _ours(names) & stages} - ALLOWED_BACK_EDGES
             assert not back, f"leaf module {name} imports stage modules: {sorted(m for _, m in back)}"
@@ -68,3 +80,23 @@ def test_the_checks_see_imports_inside_functions(tmp_path: Path) -> None:
     src = tmp_path / "m.py"
     src.write_text("def f():\n    import mlflow.sklearn\n    from training import predict\n", encoding="utf-8")
     assert _imports(src) == {"mlflow.sklearn", "training", "training.predict"}
+
+
+def test_no_module_is_longer_than_400_lines() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text("utf-8").splitlines())) > 400
+    }
+    assert not long, f"modules over 400 lines: {long}"
+
+
+def test_no_function_is_longer_than_60_lines() -> None:
+    long = {}
+    for p in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 60:
+                    long[f"{p.relative_to(ROOT)}:{node.name}"] = lines
+    assert not long, f"functions over 60 lines: {long}"
