@@ -108,16 +108,16 @@ def _measure_train(ctx: Context, config: Path, clusters: tuple[Any, Any], out: t
     one, two, speedup = out
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{ctx.work / 'mlflow-cluster.db'}"}
     config, warm = _variants(config)
-    base = stance_exe() + ["train", "--config", str(config)]
+    base = [*stance_exe(), "train", "--config", str(config)]
     sides = {
         "local": base,
-        "one": base + ["--cluster", clusters[0].address],
-        "two": base + ["--cluster", clusters[1].address],
+        "one": [*base, "--cluster", clusters[0].address],
+        "two": [*base, "--cluster", clusters[1].address],
     }
     try:
         if not ctx.sizes.train_quick:
             for cmd in sides.values():  # warm-up: imports on the workers, the file cache, the store's tables
-                warm_cmd = stance_exe() + ["train", "--config", str(warm), *cmd[len(base) :]]
+                warm_cmd = [*stance_exe(), "train", "--config", str(warm), *cmd[len(base) :]]
                 run(warm_cmd, env=env, cwd=ctx.work, timeout=3600)
         seconds: dict[str, list[float]] = {k: [] for k in sides}
         for _ in range(ctx.sizes.cluster_repeats):
@@ -177,8 +177,8 @@ def _measure_predict(ctx: Context, address: str, row: Row) -> None:
     try:
         lines = ctx.lines(n)
         result = ctx.work / "cluster-predicted.jsonl"
-        base = stance_exe() + ["predict", "--model", str(model), "--input", str(lines), "--output", str(result)]
-        sides = {"local": base, "cluster": base + ["--cluster", address]}
+        base = [*stance_exe(), "predict", "--model", str(model), "--input", str(lines), "--output", str(result)]
+        sides = {"local": base, "cluster": [*base, "--cluster", address]}
         if not ctx.sizes.train_quick:
             for cmd in sides.values():
                 run(cmd, cwd=ctx.work, timeout=3600)

@@ -7,6 +7,7 @@ and no labels. They exist to load the commands, never to score a model.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ class Chain:
                 if len(words) < 4:
                     continue
                 self.starts.append(words[0])
-                for a, b in zip(words, words[1:]):
+                for a, b in itertools.pairwise(words):
                     self.follow.setdefault(a.lower(), []).append(b)
         if not self.starts:
             raise ValueError(f"no .txt documents with sentences under {seeds_dir}")

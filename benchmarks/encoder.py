@@ -104,7 +104,8 @@ def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> 
         made[backend] = _job(
             ctx, "export", dataset, str(folder), str(pool), backend, env=env
         )  # makes the ONNX file once
-        cli = stance_exe() + [
+        cli = [
+            *stance_exe(),
             "predict",
             "--model",
             str(folder),

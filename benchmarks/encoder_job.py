@@ -106,7 +106,7 @@ def backends(dataset: str, lines: str, work: str, rounds: int, pool: int) -> dic
         "onnx_int8": _ort_encoder(int8, 2),
     }
     with encoders.uncached(), encoder_runtime.threads(2):
-        for name, fn in coders.items():
+        for fn in coders.values():
             fn(texts[:8])  # load and warm each once
         speeds: dict[str, list[float]] = {k: [] for k in coders}
         for _ in range(rounds):

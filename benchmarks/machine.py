@@ -47,7 +47,7 @@ def _memory_bytes() -> int | None:
 
 def _virtualised() -> str:
     try:
-        flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "")
+        flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
         return "virtual machine" if " hypervisor" in flags else "bare metal"
     except OSError:
         return "unknown"

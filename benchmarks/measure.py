@@ -7,6 +7,7 @@ children it waited for). Nothing is imported into the parent that the child woul
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -80,37 +81,37 @@ def run(
         tempfile.TemporaryFile("w+b") as out,
         tempfile.TemporaryFile("w+b") as err,
         tempfile.TemporaryFile("w+b") as inp,
+        contextlib.ExitStack() as stack,
     ):
+        stdin: Any = subprocess.DEVNULL
         if stdin_text is not None:
             inp.write(stdin_text.encode("utf-8"))
             inp.seek(0)
-        stdin: Any = inp if stdin_text is not None else (open(stdin_file, "rb") if stdin_file else subprocess.DEVNULL)
+            stdin = inp
+        elif stdin_file:
+            stdin = stack.enter_context(open(stdin_file, "rb"))
+        t0 = time.perf_counter()
+        read_fd, write_fd = os.pipe()
         try:
-            t0 = time.perf_counter()
-            read_fd, write_fd = os.pipe()
-            try:
-                proc = subprocess.Popen(
-                    [sys.executable, "-c", _TRAMPOLINE, str(write_fd), *map(str, cmd)],
-                    stdin=stdin,
-                    stdout=out,
-                    stderr=err,
-                    env=full_env,
-                    cwd=str(cwd) if cwd else None,
-                    pass_fds=(write_fd,),
-                    start_new_session=True,
-                )
-                os.close(write_fd)
-                status, _ = _wait(proc, timeout)
-                with os.fdopen(read_fd, "rb") as fh:
-                    reported = fh.read().decode().split()
-                # The launcher's own start-up is not the command's time: use the span it measured.
-                seconds = float(reported[1]) if len(reported) == 2 else time.perf_counter() - t0
-            except BaseException:
-                os.close(read_fd)
-                raise
-        finally:
-            if stdin_file:
-                stdin.close()
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _TRAMPOLINE, str(write_fd), *map(str, cmd)],
+                stdin=stdin,
+                stdout=out,
+                stderr=err,
+                env=full_env,
+                cwd=str(cwd) if cwd else None,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+            )
+            os.close(write_fd)
+            status, _ = _wait(proc, timeout)
+            with os.fdopen(read_fd, "rb") as fh:
+                reported = fh.read().decode().split()
+            # The launcher's own start-up is not the command's time: use the span it measured.
+            seconds = float(reported[1]) if len(reported) == 2 else time.perf_counter() - t0
+        except BaseException:
+            os.close(read_fd)
+            raise
         out.seek(0)
         err.seek(0)
         result = Run(

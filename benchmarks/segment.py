@@ -35,7 +35,7 @@ def _sentences(ctx: Context, megabytes: float) -> list[str]:
 
 
 def _segment(path: Path, ctx: Context) -> tuple[float, int]:
-    r = run(stance_exe() + ["segment", "--config", str(ctx.root / "configs" / "dataset.yaml"), str(path)], cwd=ctx.work)
+    r = run([*stance_exe(), "segment", "--config", str(ctx.root / "configs" / "dataset.yaml"), str(path)], cwd=ctx.work)
     return r.seconds, r.stdout.count("\n")
 
 

@@ -44,7 +44,7 @@ def rows(ctx: Context) -> list[Row]:
         target="0 (none imported)",
         command="python: run training.cli.main with --help, then list sys.modules",
     )
-    help_cmd = stance_exe() + ["--help"]
+    help_cmd = [*stance_exe(), "--help"]
     typer_cmd = [sys.executable, "-c", "import typer"]
     try:
         # One unmeasured run of each first: "cold" means a new process, not an empty page cache.
@@ -61,7 +61,7 @@ def rows(ctx: Context) -> list[Row]:
         cold.failed(str(exc))
     try:
         probe = run([sys.executable, "-c", _PROBE % (HEAVY + ALSO_WATCHED,)], cwd=ctx.root)
-        line = next(l for l in probe.stderr.splitlines() if l.startswith("IMPORTED "))
+        line = next(ln for ln in probe.stderr.splitlines() if ln.startswith("IMPORTED "))
         found = json.loads(line.removeprefix("IMPORTED "))
         banned = [m for m in found if m in HEAVY]
         heavy.value = float(len(banned))

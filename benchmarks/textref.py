@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     x_train = [data.texts[i] for i in rows]
     y_train = data.labels[rows].tolist()
     gold = data.test_labels.tolist()
-    lines = [l.rstrip("\n") for l in a.lines.open(encoding="utf-8") if l.strip()]
+    lines = [ln.rstrip("\n") for ln in a.lines.open(encoding="utf-8") if ln.strip()]
     out.update(
         {
             "candidate": meta.get("candidate"),

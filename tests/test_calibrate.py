@@ -42,6 +42,25 @@ def test_the_method_with_the_lowest_cv_log_loss_wins_and_is_refitted_on_every_se
     assert (again.predict_proba(texts[:5]) == model.predict_proba(texts[:5])).all()
 
 
+def test_the_validation_threshold_is_chosen_on_out_of_fold_predictions(pool) -> None:  # type: ignore[no-untyped-def]
+    texts, labels, groups = pool
+    _, report = calibrate.choose_and_fit(_logreg, texts, labels, groups, folds=3, seed=0, target_accuracy=0.5)
+    found = report["validation_threshold"]
+    assert found is not None and found["accuracy"] >= 0.5 and 0.0 < found["coverage"] <= 1.0
+    _, never = calibrate.choose_and_fit(_logreg, texts, labels, groups, folds=3, seed=0, target_accuracy=1.0 + 1e-9)
+    assert never["validation_threshold"] is None
+
+
+def test_accuracy_and_coverage_at_a_threshold_count_only_the_confident_sentences() -> None:
+    import numpy as np
+
+    proba = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.4, 0.3, 0.3], [0.1, 0.1, 0.8]])
+    gold = [LABELS[0], LABELS[0], LABELS[0], LABELS[2]]
+    kept = calibrate.at_threshold(gold, proba, 0.7)
+    assert kept == {"accuracy": pytest.approx(2 / 3), "coverage": 0.75, "threshold": 0.7}
+    assert calibrate.at_threshold(gold, proba, 0.95)["coverage"] == 0.0
+
+
 def test_a_calibrated_model_saves_and_loads_with_our_trusted_types(pool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from training.persistence import dump_bytes, load_model_file
 

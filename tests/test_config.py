@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from training.config import DatasetConfig, config_hash, flatten, load_config
 from training.errors import StanceError
 
@@ -15,7 +16,7 @@ def test_shipped_config_loads_and_is_frozen() -> None:
     cfg = load_config("configs/dataset.yaml", DatasetConfig)
     assert cfg.split.test == 0.15
     assert "normalize" in cfg.labeling.favor_cues
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         cfg.seed = 1  # type: ignore[misc]
 
 

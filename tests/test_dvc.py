@@ -95,7 +95,7 @@ def _copy_repo(dst: Path) -> Path:
     shutil.copytree(
         ROOT,
         dst,
-        ignore=lambda d, names: [n for n in names if n in skip or n == "stance-classifier" or n == "__pycache__"],
+        ignore=lambda d, names: [n for n in names if n in skip or n in {"stance-classifier", "__pycache__"}],
     )
     small = TRAIN.model_dump(mode="json")
     small["cv"] |= {"folds": 3, "repeats": 1}

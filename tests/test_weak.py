@@ -80,7 +80,7 @@ def test_the_model_as_the_only_source_and_as_one_voter() -> None:
     weak, _, names = combine(votes, gold, CFG.labeling, "model", proba)
     assert weak.labels.tolist() == [0, 1, 0, 2] and weak.confidence.tolist() == pytest.approx([0.9, 0.7, 0.4, 0.8])
     assert weak.gold_accuracy == {"model": pytest.approx(2 / 3)} and names[-1] == "question" and weak.model == "model"
-    both, extended, names = combine(votes, gold, CFG.labeling, "both", proba)
+    _, extended, names = combine(votes, gold, CFG.labeling, "both", proba)
     assert extended.shape == (4, 3) and names[-1] == "model" and extended[:, 2].tolist() == [0, 1, -1, 2]
     rules, _, _ = combine(votes, gold, CFG.labeling, "rules", None)
     table = {r["source"]: r for r in source_accuracy(gold, rules, proba)}

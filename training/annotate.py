@@ -201,7 +201,7 @@ def _screen(session: Session, row: dict[str, Any], position: int, total: int) ->
     guess = row.get("guess")
     rate = session.rate()
     where = row["doc_id"] + (f" sentence {row['sentence_index']}" if row.get("sentence_index") is not None else "")
-    lines = [
+    lines: list[Any] = [
         Text(
             f"{position}/{total}  labelled {len(session.done)}, skipped {len(session.skipped)}, "
             + (f"{rate:.1f} per minute" if rate else "- per minute")

@@ -26,7 +26,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from training.errors import StanceError
 
@@ -148,9 +148,8 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO]:
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     with os_errors("write", path):
         if target.exists() and not stat.S_ISREG(target.stat().st_mode):
-            with open(
-                target, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})
-            ) as fh:
+            fh: IO[Any]
+            with open(target, "wb") if binary else open(target, "w", encoding="utf-8", newline="") as fh:
                 yield fh
             return
         target.parent.mkdir(parents=True, exist_ok=True)

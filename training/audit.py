@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 
 
 def gold_rows(dataset: Path) -> list[dict[str, Any]]:

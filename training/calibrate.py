@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from training import calibration
-from training.config import LABELS
+from training import calibration, selective
+from training.labels import LABELS
 
 METHODS = ("sigmoid", "isotonic", "temperature")
+TARGET_ACCURACY = 0.9  # the accuracy the validation threshold is chosen for
 
 
 def _folds(labels: Any, groups: Any, folds: int, seed: int) -> list[tuple[Any, Any]]:
@@ -48,11 +49,15 @@ def choose_and_fit(
     folds: int,
     seed: int,
     methods: tuple[str, ...] = METHODS,
+    target_accuracy: float = TARGET_ACCURACY,
 ) -> tuple[Any, dict[str, Any]]:
     """The calibrated model of the method with the lowest grouped-CV log loss, and the report behind the choice.
 
     The report holds ``method`` and, under ``cv``, ECE, Brier and log loss of every method and
-    of the uncalibrated model (``none``) on the same out-of-fold predictions.
+    of the uncalibrated model (``none``) on the same out-of-fold predictions. Under
+    ``validation_threshold`` it holds the smallest ``--min-confidence`` whose out-of-fold
+    predictions of the chosen method reach ``target_accuracy`` (None when none does): a
+    threshold chosen on held-out data, never on the test split.
     """
     import numpy as np
 
@@ -68,4 +73,18 @@ def choose_and_fit(
     gold = labels.tolist()
     report = {m: calibration.scores(gold, p, LABELS) for m, p in oof.items()}
     best = min(methods, key=lambda m: (report[m]["log_loss"], methods.index(m)))
-    return _calibrated(make_base, best, texts, labels, groups, folds, seed), {"method": best, "cv": report}
+    predicted = [LABELS[i] for i in oof[best].argmax(axis=1)]
+    threshold = selective.threshold_for(gold, predicted, oof[best], target_accuracy)
+    model = _calibrated(make_base, best, texts, labels, groups, folds, seed)
+    return model, {"method": best, "cv": report, "validation_threshold": threshold}
+
+
+def at_threshold(y_true: list[str], proba: Any, threshold: float) -> dict[str, float]:
+    """Accuracy and coverage of the sentences whose top probability is at least ``threshold``."""
+    import numpy as np
+
+    top, pred = proba.max(axis=1), proba.argmax(axis=1)
+    kept = top >= threshold
+    right = np.array([LABELS[p] == t for p, t in zip(pred, y_true)])
+    accuracy = float(right[kept].mean()) if kept.any() else 0.0
+    return {"accuracy": accuracy, "coverage": float(kept.mean()), "threshold": float(threshold)}

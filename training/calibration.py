@@ -35,7 +35,10 @@ def _arrays(y_true: Sequence[str], proba: Any, classes: Sequence[str]) -> tuple[
 def reliability_bins(
     y_true: Sequence[str], proba: Any, classes: Sequence[str], bins: int = BINS
 ) -> list[dict[str, float]]:
-    """One row per non-empty equal-width bin of top probability: ``low``, ``high``, ``n``, ``confidence``, ``accuracy``."""
+    """One row per non-empty equal-width bin of top probability.
+
+    Each row has ``low``, ``high``, ``n``, ``confidence`` and ``accuracy``.
+    """
     import numpy as np
 
     p, truth = _arrays(y_true, proba, classes)

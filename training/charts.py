@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from training.config import LABELS
+from training.labels import LABELS
 
 
 def _figure(width: float, height: float) -> Any:

@@ -1,8 +1,8 @@
 """Work on a Dask cluster: ``stance train --cluster`` and ``stance predict --cluster``.
 
-Training hands its candidate tasks to joblib's Dask backend, so the same ``joblib.Parallel``
-call that uses local processes runs them on the cluster's workers; the large inputs (the
-sentences, the splits) are scattered once and shared by the tasks. Prediction sends batches
+Training submits its candidate tasks (the same calls that local worker processes run) as Dask
+futures and takes their results back in order; the large inputs (the sentences, the splits)
+are scattered once and shared by the tasks. Prediction sends batches
 of sentences to the workers, which hold one copy of the model, and gets their probability
 arrays back in input order; reading the input and writing the output stay here, as does every
 call to MLflow.
@@ -205,50 +205,26 @@ class OrderedResults(Iterator[T]):
 def run_tasks(
     address: str, func: Callable[..., T], calls: Sequence[tuple[Any, ...]], shared: Sequence[Any] = ()
 ) -> OrderedResults[T]:
-    """Start ``func(*call)`` for every call on the cluster's workers through joblib's Dask backend.
+    """Start ``func(*call)`` for every call on the cluster's workers, as Dask futures.
 
-    Tasks are handed out at once, in the given order; results come back in that order.
-    ``shared`` are the large arguments every call passes (the same objects): they are copied
-    to every worker once, so a worker that dies takes no input with it and its tasks can run
-    again on another.
+    Tasks are handed out at once, in the given order; results come back in that order, and the
+    scheduler queues what its workers cannot start yet (a cluster of one single-threaded worker
+    included). ``shared`` are the large arguments every call passes (the same objects): they are
+    copied to every worker once, so a worker that dies takes no input with it and its tasks can
+    run again on another.
     """
-    from joblib import Parallel, delayed, parallel_config
-
     client = connect(address)
     try:
         check_workers(client, normalize_address(address))
-        with parallel_config(
-            backend=_dask_backend(), client=client, scatter=list(shared), wait_for_workers_timeout=CONNECT_SECONDS
-        ):
-            results = Parallel(n_jobs=-1, return_as="generator", pre_dispatch="all")(
-                delayed(_one_at_a_time)(func, *call) for call in calls
-            )
+        copies = client.scatter(list(shared), broadcast=True, hash=False) if shared else []
+        remote = {id(obj): copy for obj, copy in zip(shared, copies)}
+        futures = [
+            client.submit(_one_at_a_time, func, *(remote.get(id(a), a) for a in call), pure=False) for call in calls
+        ]
     except BaseException:
         client.close()
         raise
-    return OrderedResults(client, results)
-
-
-def _dask_backend() -> str:
-    """The name of joblib's Dask backend as registered for us: the same class, never run in-process.
-
-    joblib runs a call whose backend offers a single slot in the calling process; a cluster of
-    one single-threaded worker offers one. Claiming at least two keeps every task on the
-    cluster, where the scheduler queues what its workers cannot start yet.
-    """
-    from joblib import register_parallel_backend
-    from joblib._dask import DaskDistributedBackend  # what parallel_config(backend="dask") loads
-
-    class ClusterBackend(DaskDistributedBackend):  # type: ignore[misc]
-        def effective_n_jobs(self, n_jobs: int) -> int:
-            """The cluster's threads, and never fewer than two (one would run the tasks here)."""
-            return max(2, super().effective_n_jobs(n_jobs))
-
-    register_parallel_backend(_BACKEND, ClusterBackend)
-    return _BACKEND
-
-
-_BACKEND = "stance-dask"
+    return OrderedResults(client, (future.result() for future in futures))
 
 
 # ---------------------------------------------------------------- prediction

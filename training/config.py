@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from training.errors import StanceError
-from training.labels import LABELS as LABELS  # re-exported: the labels are part of the config's vocabulary
+from training.labels import LABELS as LABELS  # noqa: PLC0414 (re-exported: the labels are part of the config's vocabulary)
 
 DEFAULT_SEED = 42
 
@@ -83,13 +83,144 @@ class SegmentationConfig(Strict):
     """Abbreviation lists that keep the segmenter from cutting after ``Gen.`` or ``U.S.``."""
 
     abbreviations: frozenset[str] = frozenset(
-        ["Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Lt", "Col", "Maj", "Capt", "Sgt", "Adm", "Cmdr", "Sen", "Rep", "Gov", "Amb", "Pres", "Rev", "Hon", "St", "Mt", "Jr", "Sr", "No", "Nos", "Art", "Vol", "Fig", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Inc", "Ltd", "Co", "Corp", "Bros", "vs", "etc", "approx", "est", "dept", "Ave", "Blvd", "e.g", "i.e", "cf", "al"]
+        [
+            "Mr",
+            "Mrs",
+            "Ms",
+            "Dr",
+            "Prof",
+            "Gen",
+            "Lt",
+            "Col",
+            "Maj",
+            "Capt",
+            "Sgt",
+            "Adm",
+            "Cmdr",
+            "Sen",
+            "Rep",
+            "Gov",
+            "Amb",
+            "Pres",
+            "Rev",
+            "Hon",
+            "St",
+            "Mt",
+            "Jr",
+            "Sr",
+            "No",
+            "Nos",
+            "Art",
+            "Vol",
+            "Fig",
+            "Jan",
+            "Feb",
+            "Mar",
+            "Apr",
+            "Jun",
+            "Jul",
+            "Aug",
+            "Sep",
+            "Sept",
+            "Oct",
+            "Nov",
+            "Dec",
+            "Inc",
+            "Ltd",
+            "Co",
+            "Corp",
+            "Bros",
+            "vs",
+            "etc",
+            "approx",
+            "est",
+            "dept",
+            "Ave",
+            "Blvd",
+            "e.g",
+            "i.e",
+            "cf",
+            "al",
+        ]
     )
     titles: frozenset[str] = frozenset(
-        ["Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Lt", "Col", "Maj", "Capt", "Sgt", "Adm", "Cmdr", "Sen", "Rep", "Gov", "Amb", "Pres", "Rev", "Hon", "St", "Mt", "No", "Nos"]
+        [
+            "Mr",
+            "Mrs",
+            "Ms",
+            "Dr",
+            "Prof",
+            "Gen",
+            "Lt",
+            "Col",
+            "Maj",
+            "Capt",
+            "Sgt",
+            "Adm",
+            "Cmdr",
+            "Sen",
+            "Rep",
+            "Gov",
+            "Amb",
+            "Pres",
+            "Rev",
+            "Hon",
+            "St",
+            "Mt",
+            "No",
+            "Nos",
+        ]
     )
     sentence_starters: frozenset[str] = frozenset(
-        ["The", "A", "An", "This", "That", "These", "Those", "It", "Its", "He", "She", "They", "We", "I", "You", "His", "Her", "Their", "Our", "But", "And", "Yet", "However", "In", "On", "At", "For", "After", "Before", "When", "While", "Since", "As", "If", "Officials", "Critics", "Analysts", "There", "Meanwhile", "Still", "Even", "Many", "Some", "Most", "Both", "Neither", "Such"]
+        [
+            "The",
+            "A",
+            "An",
+            "This",
+            "That",
+            "These",
+            "Those",
+            "It",
+            "Its",
+            "He",
+            "She",
+            "They",
+            "We",
+            "I",
+            "You",
+            "His",
+            "Her",
+            "Their",
+            "Our",
+            "But",
+            "And",
+            "Yet",
+            "However",
+            "In",
+            "On",
+            "At",
+            "For",
+            "After",
+            "Before",
+            "When",
+            "While",
+            "Since",
+            "As",
+            "If",
+            "Officials",
+            "Critics",
+            "Analysts",
+            "There",
+            "Meanwhile",
+            "Still",
+            "Even",
+            "Many",
+            "Some",
+            "Most",
+            "Both",
+            "Neither",
+            "Such",
+        ]
     )
     min_chars: int = Field(3, ge=1)
 
@@ -220,7 +351,8 @@ def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Valid keys at the level where ``loc``'s last part sits."""
     current: Any = model
     for part in loc[:-1]:
-        field = current.model_fields.get(str(part)) if isinstance(current, type) else None
+        is_model = isinstance(current, type) and issubclass(current, BaseModel)
+        field = current.model_fields.get(str(part)) if is_model else None
         if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
             return []
         current = field.annotation

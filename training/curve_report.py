@@ -61,9 +61,10 @@ def markdown(result: dict[str, Any], command: str, chart_name: str, machine: str
             if name == "random"
             else f"{s['gap_mean']:+.4f} ± {s['gap_std']:.4f} ({s['wins']}/{s['seeds']} seeds ahead)"
         )
-        spread = [v for v in s["reach_per_seed"]]
+        spread = list(s["reach_per_seed"])
         rows.append(
-            f"| {name} | {s['auc_mean']:.4f} ± {s['auc_std']:.4f} | {gap} | {_reach(s['reach_mean_curve'], result['pool'])} | "
+            f"| {name} | {s['auc_mean']:.4f} ± {s['auc_std']:.4f} | {gap} | "
+            f"{_reach(s['reach_mean_curve'], result['pool'])} | "
             + ", ".join("-" if v is None else f"{v:,}" for v in spread)
             + " |"
         )
@@ -72,9 +73,11 @@ def markdown(result: dict[str, Any], command: str, chart_name: str, machine: str
         "",
         f"Command: `{command}`" + (f" ({machine})" if machine else ""),
         "",
-        f"Pool: the {result['pool']:,} gold sentences of train + validation; test: the {result['test']:,} gold sentences of the",
+        f"Pool: the {result['pool']:,} gold sentences of train + validation; "
+        f"test: the {result['test']:,} gold sentences of the",
         "test split (whole documents, as `build-dataset` split them), the same for every run. Model:",
-        f"{opts['model']}. Start: {opts['initial']} labels, then {opts['step']} a step; seeds {', '.join(map(str, opts['seeds']))};",
+        f"{opts['model']}. Start: {opts['initial']} labels, then {opts['step']} a step; "
+        f"seeds {', '.join(map(str, opts['seeds']))};",
         f"at most {opts['per_doc']} sentences from one document per step for the diverse strategies.",
         "",
         f"Full-data score (all {result['pool']:,} labels): macro-F1 **{result['full_score']:.4f}**; target: "
@@ -107,7 +110,8 @@ def verdict(result: dict[str, Any]) -> list[str]:
         f"(gap {best['gap_mean']:+.4f}, spread {best['gap_std']:.4f}).",
         f"- Within {result['options']['tolerance']} of the full-data score with at most half the labels: "
         f"**{'yes' if reach is not None and reach <= pool / 2 else 'no'}** "
-        f"({summary['best']}: {_reach(reach, pool)}; random: {_reach(summary['strategies']['random']['reach_mean_curve'], pool)}).",
+        f"({summary['best']}: {_reach(reach, pool)}; "
+        f"random: {_reach(summary['strategies']['random']['reach_mean_curve'], pool)}).",
         "",
     ]
 

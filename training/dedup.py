@@ -112,6 +112,7 @@ class BandKeys:
                 parts.append(chunk[band])
             else:
                 offset, rows = chunk
+                assert self._spill is not None  # chunks on disk exist only once the spill file does
                 parts.append(np.fromfile(self._spill, dtype=np.uint32, count=rows, offset=offset + 4 * rows * band))
         return np.concatenate(parts)
 

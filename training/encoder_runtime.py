@@ -8,6 +8,7 @@ Face libraries told to stay offline, and run on the CPU with a controlled number
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import sys
@@ -44,7 +45,7 @@ def apply_threads() -> None:
 
     if _THREADS["default"] is None:
         _THREADS["default"] = torch.get_num_threads()
-    torch.set_num_threads(int(_THREADS["block"] or _THREADS["default"]))
+    torch.set_num_threads(_THREADS["block"] or _THREADS["default"] or 1)
 
 
 def offline() -> None:
@@ -91,7 +92,7 @@ def hashing(texts: Sequence[str], dim: int) -> Any:
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for i, text in enumerate(texts):
         words = _WORD.findall(text.lower())
-        for tok in words + [f"{a} {b}" for a, b in zip(words, words[1:])]:
+        for tok in words + [f"{a} {b}" for a, b in itertools.pairwise(words)]:
             h = zlib.crc32(tok.encode())
             out[i, h % dim] += 1.0 if (h >> 16) & 1 else -1.0
     norms = np.linalg.norm(out, axis=1, keepdims=True)

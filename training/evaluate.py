@@ -30,7 +30,7 @@ class Labelled:
 
 def _label_name(value: Any, where: str) -> str:
     """A label as a name: names stay, ClassLabel ids 0..2 map to favor, against, neutral."""
-    from training.config import LABELS
+    from training.labels import LABELS
 
     if isinstance(value, str) and value.strip():
         return value.strip()
@@ -119,7 +119,8 @@ def _read_dataset(path: Path, split: str, text_column: str, label_column: str) -
     missing = [c for c in (text_column, label_column) if c not in ds.column_names]
     if missing:
         raise StanceError(
-            f"missing column: {path} split '{split}' has no column {', '.join(missing)} (columns: {', '.join(ds.column_names)})"
+            f"missing column: {path} split '{split}' has no column {', '.join(missing)} "
+            f"(columns: {', '.join(ds.column_names)})"
         )
     feature = ds.features[label_column]
     names = feature.int2str if hasattr(feature, "int2str") else None
@@ -138,7 +139,7 @@ def _read_dataset(path: Path, split: str, text_column: str, label_column: str) -
 
 def check_labels(model_labels: tuple[str, ...], data: Labelled) -> None:
     """The model must be able to predict every label the data holds, and know ours."""
-    from training.config import LABELS
+    from training.labels import LABELS
 
     unknown = sorted(set(data.labels) - set(model_labels))
     if unknown:
@@ -164,7 +165,7 @@ def evaluate(
     import numpy as np
 
     from training import calibration, metrics, selective
-    from training.config import LABELS
+    from training.labels import LABELS
 
     check_labels(model.labels, data)
     selective.check_target_accuracy(target_accuracy)

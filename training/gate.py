@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from training.config import LABELS
+from training.labels import LABELS
 
 
 def split_hash(texts: Sequence[str], labels: Sequence[str]) -> str:

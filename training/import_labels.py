@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.config import LABELS, DatasetConfig
+from training.config import DatasetConfig
 from training.errors import StanceError
+from training.labels import LABELS
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ a model trained on the whole pool.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 
 STRATEGIES = ("random", "margin", "entropy", "margin-diverse", "entropy-diverse")
 MODEL_PARAMS = {"C": 2.0, "tol": 1e-4}  # tol 1e-3 stops newton-cg at zero weights on large balanced sets
@@ -228,7 +229,7 @@ def labels_to_reach(curve: Sequence[tuple[int, float]], target: float) -> int | 
 
 def summarize(curves: dict[str, dict[int, list[tuple[int, float]]]], full: float, tolerance: float) -> dict[str, Any]:
     """Per strategy: area (mean, std over seeds), paired gap to random, labels to reach full - tolerance."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     base = {seed: area(c) for seed, c in curves["random"].items()}
     for strategy, by_seed in curves.items():
         areas = {seed: area(c) for seed, c in by_seed.items()}
@@ -272,7 +273,7 @@ def mlflow_payload(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, 
         f"{k}.{s.replace('-', '_')}": v
         for s, row in summary.items()
         for k, v in row.items()
-        if k in ("auc_mean", "auc_std", "gap_mean", "gap_std") and v == v
+        if k in ("auc_mean", "auc_std", "gap_mean", "gap_std") and not math.isnan(v)
     }
     metrics["full_score"] = result["full_score"]
     return metrics, {s: row["mean_curve"] for s, row in summary.items()}

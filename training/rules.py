@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from training.config import LABELS, LabelingConfig
+from training.config import LabelingConfig
 from training.labeling import apply_lfs, label_model_probabilities
+from training.labels import LABELS
 
 
 class RuleClassifier(ClassifierMixin, BaseEstimator):

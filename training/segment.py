@@ -71,7 +71,8 @@ def content_blocks(text: str, cleaning: CleaningConfig, markdown: bool = False) 
     blocks: list[list[int]] = []
     title: str | None = None
     previous_blank = True
-    for start, end in _lines(text):
+    for line_start, line_end in _lines(text):
+        start, end = line_start, line_end
         line = text[start:end]
         stripped = line.strip()
         if not stripped:
@@ -136,9 +137,8 @@ def _is_boundary(block: str, punct_start: int, after: int, seg: SegmentationConf
         return starter and bare not in seg.titles
     if len(bare) == 1 and bare.isupper():  # an initial, as in "John F. Kennedy"
         return False
-    if bare.isdigit() and len(bare) <= 2 and nxt.isdigit():
-        return False  # a numbered clause such as "Resolution 2. 3" is rare; "No. 5" is an abbreviation
-    return True
+    # a numbered clause such as "Resolution 2. 3" is rare; "No. 5" is an abbreviation
+    return not (bare.isdigit() and len(bare) <= 2 and nxt.isdigit())
 
 
 # Control characters other than tab, line feed, vertical tab, form feed and carriage return.

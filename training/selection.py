@@ -54,10 +54,7 @@ def embed(texts: Sequence[str], seed: int, dims: int = 64) -> Embedding:
 
     tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1).fit_transform(list(texts))
     rank = min(dims, tfidf.shape[1] - 1, tfidf.shape[0] - 1)
-    if rank < 2:
-        dense = tfidf.toarray()
-    else:
-        dense = TruncatedSVD(n_components=rank, random_state=seed).fit_transform(tfidf)
+    dense = tfidf.toarray() if rank < 2 else TruncatedSVD(n_components=rank, random_state=seed).fit_transform(tfidf)
     return Embedding(normalize(dense), tfidf)
 
 

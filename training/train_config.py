@@ -34,10 +34,10 @@ class CandidateConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", max_length=60)
     features: str = "word"
     classifier: str
-    params: dict[str, Param] = {}
-    search: dict[str, tuple[Param, ...]] = {}
-    feature_params: dict[str, Param] = {}
-    feature_search: dict[str, tuple[Param, ...]] = {}
+    params: dict[str, Param] = Field(default_factory=dict)
+    search: dict[str, tuple[Param, ...]] = Field(default_factory=dict)
+    feature_params: dict[str, Param] = Field(default_factory=dict)
+    feature_search: dict[str, tuple[Param, ...]] = Field(default_factory=dict)
 
     @field_validator("features")
     @classmethod

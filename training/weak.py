@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS, LabelingConfig
+from training.config import LabelingConfig
 from training.errors import StanceError
 from training.labeling import LABELING_FUNCTIONS, WeakLabels, _macro_f1, weak_labels_from_votes
+from training.labels import LABELS
 
 WEAK_SOURCES = ("rules", "model", "both")
 MODEL_VOTE_MIN = 0.5  # the model abstains below this top probability when it is one voter among many
