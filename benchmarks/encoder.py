@@ -140,6 +140,26 @@ def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> 
     return out
 
 
+def _ceiling_row(ctx: Context, lines: str) -> Row:
+    row = Row(
+        "encoder.ceiling",
+        "most sentences/s MiniLM could encode here: FLOPs per sentence against a dense fp32 product's speed",
+        unit="sentences/s",
+        reference_what="the predict target for an encoder champion",
+        target="(information: an upper bound for every backend in fp32)",
+        command="python -m benchmarks.encoder_job ceiling LINES",
+    )
+    res = _job(ctx, "ceiling", lines)
+    row.value, row.reference = res["ceiling"], PREDICT_MIN
+    row.ratio = ratio(row.value, row.reference)
+    row.runs = 7
+    row.note = (
+        f"{res['tokens']:.1f} tokens a sentence, {res['gflop_per_sentence']:.3f} GFLOP each; "
+        f"a {int(64 * res['tokens'])}x384 by 384x1536 product runs at {res['gflops']:.0f} GFLOP/s on two threads"
+    )
+    return row
+
+
 def _finetune_row(ctx: Context, dataset: str, pool: int) -> Row:
     row = Row(
         "encoder.finetune_fit",
@@ -175,6 +195,7 @@ def rows(ctx: Context) -> list[Row]:
     for make in (
         lambda: _backend_rows(ctx, str(dataset), lines, pool),
         lambda: _predict_rows(ctx, str(dataset), lines, pool, n),
+        lambda: [_ceiling_row(ctx, lines)],
         lambda: [_finetune_row(ctx, str(dataset), pool)],
     ):
         try:

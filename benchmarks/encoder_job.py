@@ -11,6 +11,10 @@ Every job prints one JSON line (its last line of output):
   that ``stance predict`` can load.
 - ``plain EXPORT LINES``: the reference for ``stance predict``: one process that imports
   sentence-transformers, loads the model and the export's classifier, encodes and predicts.
+- ``ceiling LINES``: the most sentences per second MiniLM could encode here if every
+  multiply-add ran at the speed of a dense fp32 matrix product of the model's own shapes, two
+  threads: the FLOPs per sentence (from the model's configuration and the token count of
+  ``LINES``) against the measured GFLOP/s of that product.
 - ``finetune DATASET POOL EPOCHS``: one fit of the fine-tuned encoder and of logistic regression on
   MiniLM vectors (encoding included), seconds and test macro-F1 of each.
 """
@@ -195,6 +199,43 @@ def finetune_fit(dataset: str, pool: int, epochs: int) -> dict[str, Any]:
     return out
 
 
+def _flops_per_sentence(lines: str) -> tuple[float, float]:
+    """Mean tokens per sentence of ``lines`` and MiniLM's floating-point operations for one sentence."""
+    from training import encoders
+    from transformers import AutoConfig, AutoTokenizer
+
+    folder = encoders.model_dir(ENCODER)
+    cfg, tok = AutoConfig.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    texts = [ln.strip() for ln in Path(lines).read_text(encoding="utf-8").splitlines() if ln.strip()][:2000]
+    tokens = sum(len(ids) for ids in tok(texts)["input_ids"]) / len(texts)
+    h, ff, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
+    # per token and layer: Q, K, V and output projections, the two feed-forward products, and
+    # the attention scores and weighted sum over the sentence's tokens; two FLOPs a multiply-add
+    per_token = 2 * layers * (4 * h * h + 2 * h * ff + 2 * tokens * h)
+    return tokens, per_token * tokens
+
+
+def ceiling(lines: str) -> dict[str, Any]:
+    """Sentences per second at the measured speed of the model's largest matrix product (an upper bound)."""
+    import torch
+    from training import encoder_runtime
+
+    tokens, flops = _flops_per_sentence(lines)
+    with encoder_runtime.threads(2):
+        rows = int(64 * tokens)  # a batch of 64 sentences, as the encoder runs them
+        x, w = torch.randn(rows, 384), torch.randn(384, 1536)
+        for _ in range(5):
+            x @ w  # warm-up
+        speeds = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            for _ in range(50):
+                x @ w
+            speeds.append(50 * 2 * rows * 384 * 1536 / (time.perf_counter() - t0))
+    gflops = sorted(speeds)[len(speeds) // 2] / 1e9
+    return {"tokens": tokens, "gflop_per_sentence": flops / 1e9, "gflops": gflops, "ceiling": gflops * 1e9 / flops}
+
+
 def main(argv: list[str]) -> None:
     """Run one job and print its JSON line."""
     job, args = argv[0], argv[1:]
@@ -204,6 +245,8 @@ def main(argv: list[str]) -> None:
         result = export(args[0], args[1], int(args[2]), args[3])
     elif job == "plain":
         result = plain(args[0], args[1])
+    elif job == "ceiling":
+        result = ceiling(args[0])
     elif job == "finetune":
         result = finetune_fit(args[0], int(args[1]), int(args[2]))
     else:
