@@ -21,6 +21,7 @@ def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mappi
     and, when the model is an MLflow logged model, its id on each metric. Returns the run id.
     """
     from mlflow.entities import Metric, Param, RunTag
+    from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
 
     uri = resolve_uri(config.uri)
     check_store(uri)
@@ -31,7 +32,7 @@ def log_evaluation(config: Any, report: Mapping[str, Any], model_metadata: Mappi
     tags = schema.evaluation_tags(report, origin)
     commit = git_commit()
     if commit:
-        tags["mlflow.source.git.commit"] = commit
+        tags[MLFLOW_GIT_COMMIT] = commit
     data_name = Path(str(report.get("data", "data"))).name
     run = retry(client.create_run, exp_id, run_name=f"evaluate {data_name}", tags={k: v for k, v in tags.items() if v})
     run_id: str = run.info.run_id
