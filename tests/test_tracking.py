@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,46 +26,6 @@ FOUR = [
     {"name": "lr-word", "features": "word", "classifier": "logreg", "search": {"C": [1.0, 10.0]}},
     {"name": "svc-negation", "features": "negation", "classifier": "linear_svc", "params": {"calibration_folds": 2}},
 ]
-
-
-def test_tracking_uri_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert tracking.resolve_uri(None) == "sqlite:///mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
-    assert tracking.resolve_uri(None) == "http://127.0.0.1:5999"
-    assert tracking.resolve_uri("sqlite:///other.db") == "sqlite:///other.db"
-
-
-def test_unreachable_stores_fail_fast(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    t0 = time.monotonic()
-    with pytest.raises(StanceError, match=rf"tracking server not reachable: {url} .*start `mlflow server`"):
-        tracking.check_store(url)
-    assert time.monotonic() - t0 < 10
-    with pytest.raises(StanceError, match="folder .*missing does not exist"):
-        tracking.check_store(f"sqlite:///{tmp_path / 'missing' / 'mlflow.db'}")
-    tracking.check_store(f"sqlite:///{tmp_path / 'mlflow.db'}")  # a new file in an existing folder is fine
-
-
-def test_retry_waits_out_a_locked_database() -> None:
-    calls = []
-
-    def flaky() -> str:
-        calls.append(1)
-        if len(calls) < 3:
-            raise RuntimeError("(sqlite3.OperationalError) database is locked")
-        return "ok"
-
-    assert tracking._retry(flaky) == "ok" and len(calls) == 3
-
-    def broken() -> None:
-        calls.append(1)
-        raise RuntimeError("no such table: runs")
-
-    calls.clear()
-    with pytest.raises(RuntimeError, match="no such table"):
-        tracking._retry(broken)
-    assert len(calls) == 1
 
 
 def test_unreachable_store_is_reported_before_any_training(tmp_path: Path) -> None:
@@ -191,62 +150,6 @@ def test_models_are_logged_with_skops_signature_example_and_probabilities(traine
     assert version.tags["candidate"] == result.best
 
 
-def test_folders_built_from_the_template_are_those_save_model_writes(tmp_path: Path) -> None:
-    import mlflow
-    import pandas as pd
-    from training.persistence import dump_bytes
-
-    from predictkit import TEXTS
-    from predictkit import train as fit
-
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = mlflow.MlflowClient(uri)
-    exp_id = client.create_experiment("t", artifact_location=(tmp_path / "artifacts").as_uri())
-    run_id = client.create_run(exp_id).info.run_id
-    model = fit()
-    template = tracking.ModelTemplate()
-    first = tracking.log_model(client, exp_id, run_id, model, TEXTS[:2], template=template)  # by save_model
-    assert template.ready(TEXTS[:2]) and not template.ready(TEXTS[:3])
-    copies = [
-        tracking.log_model(client, exp_id, run_id, model, TEXTS[:2], template=template, model_bytes=b)
-        for b in (dump_bytes(model), None)
-    ]
-    again = tracking.log_model(client, exp_id, run_id, model, TEXTS[:2])  # no template: save_model again
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        folders = [Path(mlflow.artifacts.download_artifacts(u)) for u in (first, *copies, again)]
-    finally:
-        mlflow.set_tracking_uri(previous)
-    own = {"artifact_path", "model_uuid", "model_id", "utc_time_created"}
-    specs = [{k: v for k, v in yaml.safe_load((f / "MLmodel").read_text()).items() if k not in own} for f in folders]
-    assert specs[1] == specs[0] == specs[2] == specs[3]
-    names = sorted(p.name for p in folders[0].iterdir())
-    for folder in folders[1:]:
-        assert sorted(p.name for p in folder.iterdir()) == names
-        for name in names:
-            if name not in ("MLmodel", "model.skops"):
-                assert (folder / name).read_bytes() == (folders[0] / name).read_bytes(), name
-    out = mlflow.pyfunc.load_model(str(folders[1])).predict(pd.DataFrame({"text": TEXTS[:2]}))
-    assert list(out.columns) == ["label", "favor", "against", "neutral"]
-
-
-def test_batches_respect_mlflow_limits_and_keep_every_value(tmp_path: Path) -> None:
-    from mlflow.entities import Metric, Param
-
-    cfg = small_config(tmp_path)
-    tracker = tracking.Tracker(cfg.tracking)
-    tracker.open()
-    run_id = tracker._client.create_run(tracker.experiment_id).info.run_id
-    params = [Param(f"p{i:03d}", str(i)) for i in range(250)]  # three batches of at most 100 params
-    metrics = [Metric("m", float(i), 0, i) for i in range(1950)]  # and 1000 entries in all
-    tracker._log_batch(run_id, params=params, metrics=metrics)
-    run = tracker._client.get_run(run_id)
-    assert run.data.params == {f"p{i:03d}": str(i) for i in range(250)}
-    history = tracker._client.get_metric_history(run_id, "m")
-    assert sorted((m.step, m.value) for m in history) == [(i, float(i)) for i in range(1950)]
-
-
 def test_export_of_the_champion(trained) -> None:
     from training.persistence import read_export
 
@@ -276,14 +179,14 @@ def test_read_leaderboard_gives_back_the_rows(trained) -> None:
     assert cvs == sorted(cvs, reverse=True)
     child = got["dummy"]["run_id"]
     assert tracking.read_leaderboard(cfg.tracking.uri, "ignored", child)["run_id"] == result.parent_run_id
-    with pytest.raises(StanceError, match="no experiment named 'nope' .*known: .*test"):
+    with pytest.raises(StanceError, match=r"no experiment named 'nope' .*known: .*test"):
         tracking.read_leaderboard(cfg.tracking.uri, "nope")
     with pytest.raises(StanceError, match="no run with id 0123"):
         tracking.read_leaderboard(cfg.tracking.uri, "test", "0123")
 
 
 def test_interrupted_and_failed_runs_are_marked_and_leave_the_export(trained, client) -> None:
-    cfg, result, _ = trained
+    cfg, _, _ = trained
     export = Path(cfg.export_dir)
     before = {p.name: p.read_bytes() for p in export.iterdir()}
 

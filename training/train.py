@@ -915,39 +915,31 @@ def _card(best: Entry, rows: list[dict[str, Any]], data: Data, cfg: TrainConfig,
 
 def _record(entry: Entry, data: Data, cfg: TrainConfig) -> Any:
     """The plain-data view of an entry that :mod:`training.tracking` logs."""
-    from training.tracking import Candidate
+    from training.tracking import schema
 
     row = entry.row()
-    numbers = {k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    for label, r in entry.report.items():
-        for what in ("precision", "recall", "f1"):
-            numbers[f"test_{what}_{label}"] = r[what]
-    if entry.search:
-        numbers["search_best_score"] = max(p["score"] for p in entry.search)
-    for register, value in entry.register_f1.items():
-        numbers[f"cv_macro_f1_register_{register}"] = value
-    wrong = []
+    wrong: list[dict[str, Any]] = []
     gold = data.test_labels.tolist()
     for i, (g, p) in enumerate(zip(gold, entry.test_pred)):
         if g != p and len(wrong) < cfg.tracking.misclassified_max:
             probs = {f"p_{c}": round(float(entry.test_proba[i][j]), 6) for j, c in enumerate(entry.classes)}
             wrong.append({**data.test_meta[i], "text": data.test_texts[i], "gold": g, "predicted": p, **probs})
-    comp = reg.CLASSIFIERS[entry.candidate.classifier]
-    tags = {
-        "stance.candidate": entry.key,
-        "stance.features": entry.candidate.features,
-        "stance.classifier": entry.candidate.classifier,
-        "stance.training_data": entry.mode,
-        "stance.baseline": str(comp.baseline).lower(),
-        "stance.sample_weight_used": str(entry.weighted).lower(),
-        "mlflow.note.content": f"{reg.FEATURES[entry.candidate.features].summary} + {comp.summary}",
-    }
-    return Candidate(
+    cand = entry.candidate
+    comp = reg.CLASSIFIERS[cand.classifier]
+    return schema.Candidate(
         name=entry.key,
         params=row["params"],
-        metrics=numbers,
-        per_split={f"cv_{s}_split": [r[s] for r in entry.cv] for s in SCORES},
-        tags=tags,
+        metrics=schema.candidate_metrics(row, entry.report, entry.search, entry.register_f1),
+        per_split=schema.split_metrics(entry.cv, SCORES),
+        tags=schema.candidate_tags(
+            entry.key,
+            cand.features,
+            cand.classifier,
+            entry.mode,
+            baseline=comp.baseline,
+            weighted=entry.weighted,
+            note=f"{reg.FEATURES[cand.features].summary} + {comp.summary}",
+        ),
         confusion=entry.confusion,
         report_text=metrics.report_text(gold, entry.test_pred),
         report=entry.report,
@@ -1020,12 +1012,9 @@ def _calibrate_champion(cfg: TrainConfig, data: Data, best: Entry, record: Any, 
 
 def _calibration_metrics(report: dict[str, Any]) -> dict[str, float]:
     """Parent-run metrics of the champion's calibration: every method's CV scores and the test scores."""
-    if not report:
-        return {}
-    out = {f"calibration_cv_{m}_{k}": v for m, scores in report["cv"].items() for k, v in scores.items()}
-    out.update({f"calibration_test_{k}": v for k, v in report["test"].items()})
-    out.update({f"calibration_test_uncalibrated_{k}": v for k, v in report["test_uncalibrated"].items()})
-    return out
+    from training.tracking import schema
+
+    return schema.calibration_metrics(report)
 
 
 def _register_gated(
@@ -1074,30 +1063,27 @@ def _register_gated(
 
 def _child_params(cfg: TrainConfig, entry: Entry) -> dict[str, Any]:
     from training.config import flatten
+    from training.tracking import schema
 
-    out = {k: v for k, v in flatten(cfg).items() if not k.startswith("candidates")}
-    out.update(flatten(entry.candidate, prefix="candidate."))
-    out["candidate.training_data"] = entry.mode
-    out.update({f"chosen.{k}": v for k, v in entry.row()["params"].items()})
-    return out
+    return schema.candidate_params(flatten(cfg), flatten(entry.candidate), entry.mode, entry.row()["params"])
 
 
 def _frames(data: Data) -> dict[str, tuple[str, Any]]:
-    import pandas as pd
+    from training.tracking import schema
 
-    pool = pd.DataFrame(
-        {
-            "text": data.texts,
-            "label": data.labels.tolist(),
-            "doc_id": data.docs.tolist(),
-            "label_source": ["gold" if g else "weak" for g in data.gold.tolist()],
-            "confidence": data.weight.tolist(),
-        }
-    )
-    test = pd.DataFrame(
-        {"text": data.test_texts, "label": data.test_labels.tolist(), "doc_id": [m["doc_id"] for m in data.test_meta]}
-    )
-    return {"training": ("stance-dataset/train+validation", pool), "testing": ("stance-dataset/test (gold)", test)}
+    pool = {
+        "text": data.texts,
+        "label": data.labels.tolist(),
+        "doc_id": data.docs.tolist(),
+        "label_source": ["gold" if g else "weak" for g in data.gold.tolist()],
+        "confidence": data.weight.tolist(),
+    }
+    test = {
+        "text": data.test_texts,
+        "label": data.test_labels.tolist(),
+        "doc_id": [m["doc_id"] for m in data.test_meta],
+    }
+    return schema.dataset_frames(pool, test)
 
 
 def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = None, force: bool = False) -> TrainResult:
