@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from training.config import LABELS, load_config
 from training.errors import StanceError
-from training.train import _interrupts, check_plan, make_splits, prepare, run_comparison
+from training.train import check_plan, make_splits, prepare, run_comparison
+from training.train.run import interrupts
 from training.train_config import TrainConfig
 
 from trainkit import make_dataset, small_config
@@ -181,7 +182,7 @@ def compared(data, tmp_path_factory):
 
 
 def test_every_candidate_runs_in_both_label_modes(compared) -> None:
-    cfg, entries, best, seen = compared
+    cfg, entries, _best, seen = compared
     assert [e.key for e in entries] == [f"{c.name}@{m}" for c in cfg.candidates for m in ("gold", "gold+weak")]
     assert seen[0].startswith("encoder hashing: 72 sentences ready")  # encoded once, before any candidate
     seen = seen[1:]
@@ -259,9 +260,9 @@ def test_workers_lower_their_priority_and_the_parent_keeps_its_own() -> None:
     import sys
 
     code = (
-        "import os; from training.train import _yield_to_parent; "
-        "before = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(os.getpid()); "
-        "same = os.getpriority(os.PRIO_PROCESS, 0); _yield_to_parent(-1); _yield_to_parent(-1); "
+        "import os; from training.train.workers import yield_to_parent; "
+        "before = os.getpriority(os.PRIO_PROCESS, 0); yield_to_parent(os.getpid()); "
+        "same = os.getpriority(os.PRIO_PROCESS, 0); yield_to_parent(-1); yield_to_parent(-1); "
         "print(before, same, os.getpriority(os.PRIO_PROCESS, 0))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -282,7 +283,7 @@ def _let_the_handler_run(steps: int = 10_000) -> None:
 
 def test_signals_become_keyboard_interrupts_and_the_old_handlers_come_back() -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    with _interrupts() as check, pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
+    with interrupts() as check, pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
         check()  # nothing received yet
         os.kill(os.getpid(), signal.SIGTERM)
         _let_the_handler_run()
@@ -296,7 +297,7 @@ def test_an_interrupt_dropped_inside_a_finalizer_is_raised_at_the_next_check() -
             os.kill(os.getpid(), signal.SIGINT)
             _let_the_handler_run()  # the KeyboardInterrupt is raised here, and Python drops it
 
-    with _interrupts() as check:
+    with interrupts() as check:
         Collected()
         _let_the_handler_run()  # not raised again by itself
         with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGINT)}"):
