@@ -27,6 +27,7 @@ class Features:
     def get(
         self, features: str, params: Mapping[str, Any], split_id: Any, rows: Any, held: Any, mode: str
     ) -> tuple[Any, Any]:
+        """Train and held-out matrices of one split; the extractor's counts are shared by all its splits."""
         key = (features, repr(sorted(params.items())))
         if (key, split_id, mode) not in self._folds:
             if key not in self._counts:
@@ -104,11 +105,23 @@ def evaluate(
     The search and the scores that pick the best use ``cfg.comparison.grouping``.
     """
     entry = Entry(key=key, candidate=cand, mode=mode)
-    entry.params, entry.feature_params = _search(entry, data, feats, search_splits, cfg)
-    _score_cv(entry, data, feats, eval_splits, cfg)
+    cross_validate(entry, data, feats, search_splits, eval_splits, cfg)
     _fit_and_test(entry, data, cfg)
     _calibration_scores(entry, data)
     return entry
+
+
+def cross_validate(
+    entry: Entry,
+    data: Data,
+    feats: Features,
+    search_splits: list[tuple[Any, Any]],
+    eval_splits: dict[str, list[tuple[Any, Any]]],
+    cfg: TrainConfig,
+) -> None:
+    """The CV part of :func:`evaluate`: search the grid, then score the chosen point under every grouping."""
+    entry.params, entry.feature_params = _search(entry, data, feats, search_splits, cfg)
+    _score_cv(entry, data, feats, eval_splits, cfg)
 
 
 def _search(

@@ -94,12 +94,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
     data, source, inputs = _load(cfg, dataset)
     tracker = _checked_tracker(cfg, data, inputs, say)
     cfg_hash = config_hash(cfg)
-    tags = {
-        "dataset.fingerprint": data.fingerprint,
-        "dataset.config_hash": data.dataset_hash,
-        "config_hash": cfg_hash,
-        "stance.training_data": cfg.training_data,
-    }
+    tags = _parent_tags(cfg, data, cfg_hash)
     records: dict[str, Any] = {}
     runs = ExitStack()
 
@@ -142,6 +137,16 @@ def train(cfg: TrainConfig, progress: Progress | None = None, dataset: Any = Non
         exclusive = tracker.seconds - tracker.overlap(result.started, result.finished)
         tracker.log_timing(time.perf_counter() - t_start, exclusive)
     return _result(cfg, tracker, rows, best, model_uri, exported, t_start, exclusive)
+
+
+def _parent_tags(cfg: TrainConfig, data: Data, cfg_hash: str) -> dict[str, str]:
+    """Tags of the parent run: which data and which config it compared."""
+    return {
+        "dataset.fingerprint": data.fingerprint,
+        "dataset.config_hash": data.dataset_hash,
+        "config_hash": cfg_hash,
+        "stance.training_data": cfg.training_data,
+    }
 
 
 def _load(cfg: TrainConfig, dataset: Any) -> tuple[Data, str, list[Path]]:
