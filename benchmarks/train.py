@@ -11,17 +11,23 @@ candidates' artifact files, drawing the leaderboard chart (matplotlib) and askin
 commit are the command's own work and fall outside it. Most MLflow calls run while the workers
 train, so a second row gives the part of them that no training overlapped: the seconds MLflow
 adds to the user's wait.
+
+``train.fold_features`` decides whether ``training.classifiers.FoldFeatures`` earns its place:
+the CV of the configured TF-IDF candidates (search and scoring, as ``stance train`` runs them)
+with the n-gram counts computed once and shared by every fold, against the same CV with the
+scikit-learn extractor fitted on each fold, both in one process, interleaved.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from benchmarks.context import Context
-from benchmarks.measure import Row, median, mib, run, stance_exe
+from benchmarks.measure import Row, median, mib, ratio, run, stance_exe
 
 MAX_SECONDS, MAX_SHARE = 120.0, 10.0  # issue 4
 
@@ -53,6 +59,89 @@ client.search_registered_models(max_results=1)
 client.get_experiment_by_name(sys.argv[2])
 print(json.dumps({"import": t1 - t0, "open": time.perf_counter() - t1}))
 """
+
+
+# The CV of the TF-IDF candidates, timed with shared counts (training.train.protocol.Features)
+# and with scikit-learn's vectorizer fitted per fold; run in a fresh process, one BLAS thread as
+# in a worker. Prints the seconds of each side per repeat and whether their scores are equal.
+_FOLD_FEATURES = """
+import json, sys, time
+from sklearn.base import clone
+from threadpoolctl import threadpool_limits
+from training import classifiers as reg
+from training.dataset import load_built
+from training.train import Entry, prepare
+from training.train.plan import all_splits
+from training.train.protocol import Features, cross_validate
+from training.config import load_config
+from training.train_config import TrainConfig
+
+class PerFold(Features):
+    def get(self, features, params, split_id, rows, held, mode):
+        key = (features, repr(sorted(params.items())), split_id, mode)
+        if key not in self._folds:
+            ext = clone(reg.build_features(features, params))
+            xtr = ext.fit_transform([self.data.texts[i] for i in rows])
+            self._folds[key] = (xtr, ext.transform([self.data.texts[i] for i in held]))
+        return self._folds[key]
+
+cfg = load_config(sys.argv[1], TrainConfig)
+data = prepare(*load_built(cfg.dataset), cfg.dataset)
+cands = sorted((c for c in cfg.candidates if c.features in ("word", "char", "word_char", "negation")),
+               key=lambda c: c.features)
+_, search, scoring = all_splits(cfg, data)
+
+def cv(make):
+    feats, scores = make(data), []
+    t0 = time.perf_counter()
+    for cand in cands:
+        feats.keep_only(cand.features)
+        entry = Entry(key=cand.name, candidate=cand, mode="gold")
+        cross_validate(entry, data, feats, search, scoring, cfg)
+        scores.append(entry.cv_by)
+    return time.perf_counter() - t0, scores
+
+out = {"shared": [], "per_fold": [], "same": True, "candidates": [c.name for c in cands]}
+with threadpool_limits(limits=1):
+    for _ in range(int(sys.argv[2])):
+        a, sa = cv(Features)
+        b, sb = cv(PerFold)
+        out["shared"].append(a)
+        out["per_fold"].append(b)
+        out["same"] = out["same"] and json.dumps(sa) == json.dumps(sb)
+print(json.dumps(out))
+"""
+
+MIN_GAIN = 1.2  # below this the shared counts are not worth their own TF-IDF code
+
+
+def _fold_features_row() -> Row:
+    """The empty ``train.fold_features`` row."""
+    return Row(
+        "train.fold_features",
+        "CV of the TF-IDF candidates with n-gram counts shared by the folds (classifiers.FoldFeatures)",
+        unit="s",
+        reference_what="the same CV with scikit-learn's TfidfVectorizer fitted on each fold",
+        target=f">= {MIN_GAIN}x faster",
+        command="python -c FOLD_FEATURES train.yaml (in one process, interleaved)",
+    )
+
+
+def measure_fold_features(ctx: Context, config: Path, row: Row) -> None:
+    """Fill ``row``: seconds of the TF-IDF candidates' CV with shared counts, against per-fold fitting."""
+    try:
+        r = run([sys.executable, "-c", _FOLD_FEATURES, str(config), str(ctx.sizes.train_repeats)], cwd=ctx.work)
+        got = json.loads(r.stdout.strip().splitlines()[-1])
+        row.value, row.reference = median(got["shared"]), median(got["per_fold"])
+        row.ratio = ratio(row.reference, row.value)
+        row.extra["reference_unit"] = "s"
+        row.ok = row.ratio is not None and row.ratio >= MIN_GAIN and got["same"]
+        row.runs = len(got["shared"])
+        row.note = f"speed-up {row.ratio:.2f}x (per-fold / shared) over {len(got['candidates'])} candidates; " + (
+            "same scores on both sides" if got["same"] else "SCORES DIFFER between the two sides"
+        )
+    except Exception as exc:
+        row.failed(str(exc))
 
 
 def _config(ctx: Context, dataset: Path, export: Path) -> tuple[Path, str]:
@@ -118,7 +207,8 @@ def rows(ctx: Context) -> list[Row]:
         target="(information)",
         command="python -c FLOOR sqlite:///mlflow.db (after the train runs)",
     )
-    out = [wall, share, added, floor]
+    fold = _fold_features_row()
+    out = [wall, share, added, floor, fold]
     dataset = ctx.seed_dataset or (ctx.root / "data" / "dataset")
     if not (dataset / "stance_dataset.json").is_file():
         return [r.failed(f"no seed dataset at {dataset} (the build section failed or did not run)") for r in out]
@@ -128,7 +218,7 @@ def rows(ctx: Context) -> list[Row]:
         config, experiment = _config(ctx, dataset, export)
         runs, timings = [], []
         for _ in range(ctx.sizes.train_repeats):
-            r = run(stance_exe() + ["train", "--config", str(config)], env=env, cwd=ctx.work, timeout=3600)
+            r = run([*stance_exe(), "train", "--config", str(config)], env=env, cwd=ctx.work, timeout=3600)
             runs.append(r)
             timings.append(_timing(ctx, env["MLFLOW_TRACKING_URI"], experiment))
         ctx.export = export if (export / "metadata.json").is_file() else None
@@ -152,7 +242,7 @@ def rows(ctx: Context) -> list[Row]:
             f"{100 * median([t['mlflow'] / t['total'] for t in timings]):.1f} % of its own total"
         )
         alone = [float((t.get("steps") or {}).get("not_overlapped", float("nan"))) for t in timings]
-        if all(a == a for a in alone):
+        if not any(math.isnan(a) for a in alone):
             added.value = median([100.0 * a / r.seconds for a, r in zip(alone, runs)])
             added.reference = median(alone)
             added.extra["reference_unit"] = "s"
@@ -184,7 +274,12 @@ def rows(ctx: Context) -> list[Row]:
             "for everything else MLflow does"
         )
     except Exception as exc:
-        for row in out:
+        for row in (wall, share, added, floor):
             if row.value is None:
                 row.failed(str(exc))
+    config = ctx.work / "train.yaml"  # written by _config above; measured after the train runs, on their data
+    if config.is_file():
+        measure_fold_features(ctx, config, fold)
+    else:
+        fold.failed("no train config (writing it failed)")
     return out

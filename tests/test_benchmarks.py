@@ -32,6 +32,7 @@ ROWS = {
     "train.mlflow_share",
     "train.mlflow_added",
     "train.mlflow_floor",
+    "train.fold_features",
     "predict.single_cold",
     "predict.batch",
     "predict.batch_process",
@@ -52,6 +53,7 @@ ROWS = {
     "cluster.predict",
 }
 WITH_REFERENCE = {
+    "train.fold_features",
     "help.cold_start",
     "build.memory_growth",
     "build.memory_vs_rows",
