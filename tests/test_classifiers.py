@@ -102,10 +102,20 @@ def test_every_classifier_fits_predicts_probabilities_and_round_trips_through_sk
     assert np.array_equal(loaded.predict_proba(texts), proba)
 
 
-def test_our_own_classes_are_trusted() -> None:
+def test_our_estimators_are_trusted_by_their_path_and_by_the_package_path() -> None:
+    from training.classifiers.estimators import OWN_CLASSES
     from training.persistence import TRUSTED_TYPES
 
-    assert set(reg.OWN_TYPES) <= set(TRUSTED_TYPES)
+    assert {c.__name__ for c in OWN_CLASSES} == set(reg.MOVED_CLASSES)
+    for cls in OWN_CLASSES:
+        assert f"training.classifiers.estimators.{cls.__name__}" in TRUSTED_TYPES
+        assert f"training.classifiers.{cls.__name__}" in TRUSTED_TYPES  # models saved before the move
+        assert getattr(reg, cls.__name__) is cls
+
+
+def test_an_unknown_attribute_of_the_package_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        reg.Nope  # noqa: B018
 
 
 def test_text_column_takes_lists_arrays_series_and_dataframes() -> None:
@@ -153,7 +163,7 @@ def test_sample_weights_are_routed_to_the_last_step() -> None:
 
 
 def test_invalid_ngram_range_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="ngram_min .3. must be at least 1 and at most ngram_max .2."):
+    with pytest.raises(ValueError, match=r"ngram_min \(3\) must be at least 1 and at most ngram_max \(2\)"):
         reg.build_features("word", {"ngram_min": 3, "ngram_max": 2})
 
 
