@@ -6,7 +6,7 @@ scikit-learn estimators by default; this set is narrower on purpose: a file nami
 else is refused, even a scikit-learn class that no registered candidate uses.
 
 The names are computed on first use, once per process. Most model files name only
-:func:`public_types`; the helper types behind a few estimators (:func:`internal_types`) are
+:func:`common_types`; the types that cost time or imports to work out (:func:`other_types`) are
 only worked out for files that name something else.
 """
 
@@ -61,13 +61,12 @@ def _library_estimators() -> list[type]:
 
 
 def _own() -> list[type]:
-    """Our own estimator classes."""
+    """Our own estimator classes (but the rule classifier: see :func:`other_types`)."""
     from training.classifiers.estimators import OWN_CLASSES
     from training.encoders.embedder import SentenceEmbedder  # stores the encoder's name and weights sha256
     from training.finetune import FineTunedEncoder  # tuned layers and head as numpy arrays, the rest by reference
-    from training.rules import RuleClassifier
 
-    return [*OWN_CLASSES, SentenceEmbedder, FineTunedEncoder, RuleClassifier]
+    return [*OWN_CLASSES, SentenceEmbedder, FineTunedEncoder]
 
 
 def _moved() -> list[str]:
@@ -78,41 +77,46 @@ def _moved() -> list[str]:
 
 
 @cache
-def public_types() -> frozenset[str]:
-    """Names of the classes a model file may hold that we import by their public names."""
+def common_types() -> frozenset[str]:
+    """Names of the classes most model files hold, imported by their public names."""
     return frozenset([*map(type_name, [*_containers(), *_library_estimators(), *_own()]), *_moved()])
 
 
 @cache
-def internal_types() -> frozenset[str]:
-    """Helper types scikit-learn keeps inside fitted estimators, which it exports under no public name.
+def other_types() -> frozenset[str]:
+    """Names that cost time or imports to work out, so only files naming them pay for them.
 
-    The tree structure comes from fitting the smallest tree (a millisecond) and SGD's losses
-    from the classifier's public table. The calibration helpers would need a fit costing tenths
-    of a second, too slow for loading a model: they are named from their owner's module, so a
-    release that moves only them is refused at save time and by the tests that save every
-    registered candidate.
+    The rule classifier's module imports the labelling stage and its configuration. The
+    remaining types are helpers scikit-learn keeps inside fitted estimators and exports under
+    no public name: the tree structure comes from fitting the smallest tree (a millisecond),
+    SGD's losses from the classifier's public table. The calibration helpers would need a fit
+    costing tenths of a second: they are named from their owner's module, so a release that
+    moves only them is refused at save time and by the tests that save every registered
+    candidate.
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import SGDClassifier
     from sklearn.tree import DecisionTreeClassifier
+
+    from training.rules import RuleClassifier
 
     tree = type(DecisionTreeClassifier().fit([[0.0], [1.0]], [0, 1]).tree_)
     classification = ("hinge", "squared_hinge", "perceptron", "log_loss", "modified_huber")
     losses = {SGDClassifier.loss_functions[name][0] for name in classification}
     calibration = CalibratedClassifierCV.__module__
     helpers = ("_CalibratedClassifier", "_SigmoidCalibration", "_TemperatureScaling")
-    return frozenset([type_name(tree), *map(type_name, losses), *(f"{calibration}.{h}" for h in helpers)])
+    types = [RuleClassifier, tree, *losses]
+    return frozenset([*map(type_name, types), *(f"{calibration}.{h}" for h in helpers)])
 
 
 def trusted_types() -> list[str]:
     """Every type a model file may name, sorted."""
-    return sorted(public_types() | internal_types())
+    return sorted(common_types() | other_types())
 
 
 def untrusted(names: Iterable[str]) -> list[str]:
     """The names in ``names`` that are not trusted, sorted."""
-    rest = set(names) - public_types()
-    if rest:  # only files naming more than the public classes pay for the helper types
-        rest -= internal_types()
+    rest = set(names) - common_types()
+    if rest:
+        rest -= other_types()
     return sorted(rest)
