@@ -37,33 +37,13 @@ def test_hashing_encoder_gives_unit_vectors_equal_for_equal_sentences() -> None:
     assert float(vecs[0] @ vecs[1]) < 0.9
 
 
-def test_the_transformer_records_the_weights_and_maps_to_nonnegative_on_request() -> None:
-    import numpy as np
-    from sklearn.base import clone
-
-    emb = encoders.__getattr__("SentenceEmbedder")(encoder="hashing")
-    out = emb.fit(SENTENCES).transform(SENTENCES)
-    assert emb.weights_sha256_ == encoders.weights_sha256("hashing")
-    assert out.shape == (4, 256) and out.min() < 0
-    pos = clone(emb).set_params(nonnegative=True).fit(SENTENCES).transform(SENTENCES)
-    assert pos.min() >= 0.0 and pos.max() <= 1.0
-    assert np.allclose(pos, (out + 1.0) / 2.0)
-
-
-def test_changed_weights_are_refused_with_one_line() -> None:
-    emb = encoders.__getattr__("SentenceEmbedder")(encoder="hashing").fit(SENTENCES)
-    emb.weights_sha256_ = "0" * 64
-    with pytest.raises(StanceError, match="encoder weights differ from those the model was trained with"):
-        emb.transform(SENTENCES)
-
-
 def test_a_missing_encoder_package_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
     missing = encoders.EncoderSpec("ghost", "not installed", 8, package="no_such_encoder_pkg", pip="no-such-encoder")
     monkeypatch.setitem(encoders.ENCODERS, "ghost", missing)
     with pytest.raises(StanceError) as err:
         encoders.require("ghost")
     assert err.value.problems == ("encoder 'ghost' is not installed (pip install no-such-encoder)",)
-    with pytest.raises(StanceError, match="unknown encoder 'nope' .known: all-MiniLM-L6-v2, hashing"):
+    with pytest.raises(StanceError, match=r"unknown encoder 'nope' \(known: all-MiniLM-L6-v2, hashing"):
         encoders.spec("nope")
 
 
@@ -87,7 +67,7 @@ def test_exports_record_and_check_the_encoder_weights() -> None:
     refs = encoders.referenced(model)
     assert refs == [{"name": "hashing", "sha256": encoders.weights_sha256("hashing")}]
     encoders.verify_export(model, {"encoders": refs}, "models/x")
-    with pytest.raises(StanceError, match="metadata.json records no sha256 for encoder 'hashing'"):
+    with pytest.raises(StanceError, match=r"metadata\.json records no sha256 for encoder 'hashing'"):
         encoders.verify_export(model, {}, "models/x")
     with pytest.raises(StanceError, match="disagree on the weights"):
         encoders.verify_export(model, {"encoders": [{"name": "hashing", "sha256": "1" * 64}]}, "models/x")
@@ -193,7 +173,7 @@ def test_onnx_runtime_gives_the_vectors_of_sentence_transformers(
     from training import encoder_runtime
 
     monkeypatch.setenv(encoder_runtime.ONNX_ENV, str(tmp_path))
-    texts = SENTENCES + ["Ankara and Yerevan agreed to open the border crossing for third-country nationals."]
+    texts = [*SENTENCES, "Ankara and Yerevan agreed to open the border crossing for third-country nationals."]
     by_onnx = encoders.embed("all-MiniLM-L6-v2", texts, backend="onnx")
     by_torch = encoders.embed("all-MiniLM-L6-v2", texts)
     assert np.abs(by_onnx - by_torch).max() < 1e-4

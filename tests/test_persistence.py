@@ -49,12 +49,14 @@ def logreg() -> Any:
     return _model("logreg")
 
 
-def test_trusted_types_is_an_explicit_list_of_names() -> None:
+def test_trusted_types_is_a_list_of_names() -> None:
     assert isinstance(TRUSTED_TYPES, list) and all(isinstance(t, str) and "." in t for t in TRUSTED_TYPES)
     assert "sklearn.pipeline.Pipeline" in TRUSTED_TYPES
-    assert "training.classifiers.TextColumn" in TRUSTED_TYPES
+    assert "training.classifiers.estimators.TextColumn" in TRUSTED_TYPES
     # narrower than skops' defaults: a scikit-learn class we never use is not on it
     assert "sklearn.linear_model._perceptron.Perceptron" not in TRUSTED_TYPES
+    with pytest.raises(AttributeError, match="has no attribute 'TRUSTED'"):
+        persistence.TRUSTED  # noqa: B018
 
 
 @pytest.mark.parametrize("name", sorted(CLASSIFIERS))
@@ -267,12 +269,15 @@ def test_a_file_that_is_not_a_skops_archive_is_refused(tmp_path: Path) -> None:
 
 def test_an_export_lock_held_elsewhere_times_out_with_one_line(tmp_path: Path) -> None:
     from filelock import FileLock
-    from training.persistence import _export_lock
+    from training.persistence import export_lock
 
     target = tmp_path / "export"
-    with FileLock(str(tmp_path / ".export.lock")), pytest.raises(StanceError, match=r"could not lock .* within 0 s"):
-        with _export_lock(target, timeout=0.2):
-            pass
+    with (
+        FileLock(str(tmp_path / ".export.lock")),
+        pytest.raises(StanceError, match=r"could not lock .* within 0 s"),
+        export_lock(target, timeout=0.2),
+    ):
+        pass
 
 
 def test_only_folders_with_export_metadata_are_exports(tmp_path: Path) -> None:
@@ -285,3 +290,77 @@ def test_only_folders_with_export_metadata_are_exports(tmp_path: Path) -> None:
     other.mkdir()
     (other / "metadata.json").write_text('{"title": "my notes"}', encoding="utf-8")
     assert is_export(tmp_path) and not is_export(other) and not is_export(tmp_path / "absent")
+
+
+def _nodes(node: Any) -> list[dict[str, Any]]:
+    """Every object in a parsed schema."""
+    found, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, dict):
+            found.append(n)
+            stack.extend(n.values())
+        elif isinstance(n, list):
+            stack.extend(n)
+    return found
+
+
+def test_a_model_naming_the_paths_our_classes_had_before_they_moved_still_loads(tmp_path: Path) -> None:
+    vote = build_classifier("soft_vote", {"tfidf": "negation", "encoder": "hashing"}, seed=0)
+    model = assemble(None, vote).fit(TEXTS, LABELS_Y)
+    new = save_model_file(model, tmp_path / "new.skops")
+    moved = {
+        "training.classifiers.estimators": "training.classifiers",
+        "training.encoders.embedder": "training.encoders",
+    }
+
+    def old_paths(schema: Any) -> Any:
+        for node in _nodes(schema):
+            if node.get("__module__") in moved:
+                node["__module__"] = moved[node["__module__"]]
+        return schema
+
+    old = tmp_path / "old.skops"
+    _rewrite_schema(new, old, old_paths)
+    names = {
+        f"{n['__module__']}.{n['__class__']}"
+        for n in _nodes(json.loads(zipfile.ZipFile(old).read("schema.json")))
+        if "__class__" in n
+    }
+    assert {
+        "training.classifiers.TextColumn",
+        "training.classifiers.NegationScopeMarker",
+        "training.classifiers.CompactTfidfVectorizer",
+        "training.encoders.SentenceEmbedder",
+    } <= names
+    loaded = load_model_file(old)
+    assert type(loaded.steps[0][1]).__module__ == "training.classifiers.estimators"
+    np.testing.assert_array_equal(loaded.predict_proba(TEXTS), model.predict_proba(TEXTS))
+
+
+def test_a_file_skops_cannot_build_is_refused_in_one_line(logreg: Any, tmp_path: Path) -> None:
+    good = save_model_file(logreg, tmp_path / "good.skops")
+    bad = tmp_path / "bad.skops"
+
+    def break_array(schema: Any) -> Any:
+        node = _find(schema, "ndarray")
+        node["file"] = "missing.npy"
+        return schema
+
+    _rewrite_schema(good, bad, break_array)
+    with pytest.raises(
+        StanceError, match=r"cannot load model file .*bad\.skops: KeyError: .*\(export the model again\)$"
+    ):
+        load_model_file(bad)
+
+
+def test_a_zip_bomb_is_refused_before_unpacking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.persistence import loading
+
+    monkeypatch.setattr(loading, "MIN_UNPACKED_LIMIT", 1000)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("schema.json", "{}" + " " * 200_000)
+    (tmp_path / "bomb.skops").write_bytes(buf.getvalue())
+    with pytest.raises(StanceError, match=r"model file too large when unpacked: .*bomb\.skops declares 200,002 bytes"):
+        load_model_file(tmp_path / "bomb.skops")

@@ -11,12 +11,17 @@ encoder package (checked against that sha256) and puts the tuned arrays back, so
 object is ever deserialized. The frozen lower layers give the same output for a sentence every
 time, so that output is computed once per sentence and process and reused by every fit (every
 CV fold) and by prediction.
+
+This module imports scikit-learn at the top, so nothing imports it at start-up: the registry's
+builder and the model loaders import it when they build or load a model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from training import encoders
 
@@ -97,7 +102,7 @@ def _upper(model: Any, x: Any, mask: Any, frozen: int) -> Any:
     return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
 
 
-class _FineTuned:
+class FineTunedEncoder(ClassifierMixin, BaseEstimator):
     """Fine-tunes the top ``train_layers`` layers of an encoder and a linear head on labelled sentences."""
 
     def __init__(
@@ -217,10 +222,3 @@ class _FineTuned:
         # The torch network is rebuilt from the package and the tuned arrays; never stored.
         state = super().__getstate__()  # scikit-learn's, which records its version  # type: ignore[misc]
         return {k: v for k, v in state.items() if k != "_net"}
-
-
-def __getattr__(name: str) -> Any:
-    """Resolve the estimator class on first use (skops imports it by name)."""
-    if name == "FineTunedEncoder":
-        return encoders.sklearn_class(globals(), name, _FineTuned, "ClassifierMixin")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -82,6 +82,8 @@ def model_dir(name: str) -> Path:
         getter = getattr(module, attr, None)
         if callable(getter):
             return Path(getter())
+    if module.__file__ is None:  # a namespace package: no folder of its own to hold the model
+        raise StanceError(f"encoder '{name}' is incomplete: {s.package} has no model files (pip install {s.pip})")
     return Path(module.__file__).parent / "model"
 
 
@@ -252,66 +254,18 @@ def embed(name: str, texts: Sequence[str], batch_size: int = 64, backend: str = 
     return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
 
 
-class _Embedder:
-    """Sentences in, encoder vectors out: a stateless scikit-learn transformer.
-
-    ``fit`` learns nothing from the data; it records the sha256 of the encoder's weights, which
-    ``transform`` checks against the installed ones. ``nonnegative`` maps every value from
-    [-1, 1] to [0, 1] (for classifiers such as complement naive Bayes that need non-negative
-    input); the mapping is monotone, so no information is lost. ``backend`` runs the encoder
-    with torch (sentence-transformers) or with ONNX Runtime (an ONNX export of the same weights,
-    made once per machine; see :func:`training.encoder_runtime.onnx`).
-    """
-
-    def __init__(
-        self, encoder: str = DEFAULT_ENCODER, batch_size: int = 64, nonnegative: bool = False, backend: str = "torch"
-    ) -> None:
-        self.encoder = encoder
-        self.batch_size = batch_size
-        self.nonnegative = nonnegative
-        self.backend = backend
-
-    def fit(self, X: Any, y: Any = None) -> Any:
-        """Record the encoder's identity (its weights' sha256) and output width."""
-        self.weights_sha256_ = weights_sha256(self.encoder)
-        self.n_features_out_ = spec(self.encoder).dim
-        return self
-
-    def transform(self, X: Sequence[str]) -> Any:
-        """The vectors of ``X`` (a list of sentences)."""
-        expected = getattr(self, "weights_sha256_", None)
-        if expected is not None:
-            check_weights(self.encoder, expected)
-        vecs = embed(self.encoder, list(X), self.batch_size, getattr(self, "backend", "torch"))
-        return (vecs + 1.0) * 0.5 if self.nonnegative else vecs
-
-
-def sklearn_class(namespace: dict[str, Any], name: str, base: type, mixin: str) -> type:
-    """Build (once) ``name`` from ``base``, scikit-learn's ``mixin`` and ``BaseEstimator``.
-
-    scikit-learn is imported only when a model is built or loaded; skops stores ``module.qualname``,
-    so the class is published under its public name in the module's ``namespace``.
-    """
-    if name not in namespace:
-        import sklearn.base
-
-        namespace[name] = type(
-            name,
-            (base, getattr(sklearn.base, mixin), sklearn.base.BaseEstimator),
-            {"__module__": namespace["__name__"], "__doc__": base.__doc__},
-        )
-    cls: type = namespace[name]
-    return cls
+# The transformer, importable from here as well: models saved before it moved to
+# training.encoders.embedder name it by this package's path.
+MOVED_CLASSES: tuple[str, ...] = ("SentenceEmbedder",)
 
 
 def __getattr__(name: str) -> Any:
-    """Resolve the transformer class on first use (skops imports it by name)."""
-    if name == "SentenceEmbedder":
-        return sklearn_class(globals(), name, _Embedder, "TransformerMixin")
+    """Import the transformer class on first use (it needs scikit-learn)."""
+    if name in MOVED_CLASSES:
+        from training.encoders import embedder
+
+        return getattr(embedder, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-OWN_TYPES: tuple[str, ...] = (f"{__name__}.SentenceEmbedder",)
 
 
 def embedders(estimator: Any) -> list[Any]:
