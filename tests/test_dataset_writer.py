@@ -59,10 +59,11 @@ def test_splits_are_saved_by_datasets_with_fingerprints_derived_from_the_dataset
     files = {"train": _arrow_file(tmp_path / "train.arrow", ROW), "test": _arrow_file(tmp_path / "test.arrow", empty)}
     reference = _reference(tmp_path / "reference")
     out = tmp_path / "out"
+    bars = datasets.is_progress_bar_enabled()  # off when a CLI test imported datasets first
     capfd.readouterr()
     save_splits(out, files, "f" * 64)
     assert capfd.readouterr().err == ""  # no progress bar of its own
-    assert datasets.is_progress_bar_enabled()  # and the setting is given back
+    assert datasets.is_progress_bar_enabled() == bars  # and the setting is given back
     assert json.loads((out / "dataset_dict.json").read_text(encoding="utf-8")) == {"splits": ["train", "test"]}
     for split in files:
         state = json.loads((out / split / "state.json").read_text(encoding="utf-8"))
