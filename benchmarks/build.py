@@ -144,7 +144,7 @@ def rows(ctx: Context) -> list[Row]:
 
         probe = [sys.executable, "-c", _ROWS_PROBE]
         ref = repeat(
-            ctx.sizes.build_repeats, *(lambda n=n: run(probe + [str(outs[n])], env=ONE_THREAD) for n in (small, large))
+            ctx.sizes.build_repeats, *(lambda n=n: run([*probe, str(outs[n])], env=ONE_THREAD) for n in (small, large))
         )
         grow_py.value = grow.value
         grow_py.reference = mib(median([r.peak_rss for r in ref[1]]) - median([r.peak_rss for r in ref[0]]))

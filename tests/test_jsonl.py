@@ -28,5 +28,15 @@ def test_read_utf8_skips_a_bom_and_names_a_bad_byte(tmp_path: Path) -> None:
     bad.write_bytes(b'{"x": "\xff"}\n')
     with pytest.raises(StanceError, match=r"b.jsonl has an invalid byte at offset 7 \(save it as UTF-8\)"):
         read_utf8(bad, "missing")
-    with pytest.raises(StanceError, match="^no such queue$"):
+    with pytest.raises(StanceError, match=r"^no such queue$"):
         read_utf8(tmp_path / "c.jsonl", "no such queue")
+
+
+def test_objects_reporting_lists_every_malformed_line_and_keeps_the_rest() -> None:
+    problems: list[str] = []
+    got = list(jsonl.objects_reporting('{"a": 1}\nnope\n\n[2]\nNaN\n', "g.jsonl", problems))
+    assert got == [(1, {"a": 1}), (4, [2])]
+    assert problems == [
+        "malformed JSON: g.jsonl:2: Expecting value (fix or remove that line)",
+        "malformed JSON: g.jsonl:5: NaN is not valid JSON (fix or remove that line)",
+    ]

@@ -11,7 +11,7 @@ Sentences with different labels become an adjudication queue that ``stance annot
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -57,16 +57,50 @@ def read_annotations(paths: list[Path]) -> tuple[dict[str, dict[Key, str]], dict
     return labels, rows
 
 
+def read_agreement(path: Path) -> dict[str, Any] | None:
+    """Cohen's kappa between the two independent labelling passes recorded in ``path``.
+
+    Each line holds a sentence's ``first`` and ``second`` label (and its ``doc_id``); a
+    missing or empty file gives None.
+    """
+    if not path.exists():
+        return None
+    from sklearn.metrics import cohen_kappa_score
+
+    from training import jsonl
+
+    first, second, adjudicated, docs = [], [], 0, set()
+    for lineno, row in jsonl.objects(jsonl.read_utf8(path, f"agreement file not found: {path}"), path):
+        if not isinstance(row, dict) or row.get("first") not in LABELS or row.get("second") not in LABELS:
+            raise StanceError(f"unknown label: {path}:{lineno} (fields 'first' and 'second' take {', '.join(LABELS)})")
+        first.append(row["first"])
+        second.append(row["second"])
+        docs.add(row.get("doc_id"))
+        adjudicated += row["first"] != row["second"]
+    if not first:
+        return None
+    confusion = {a: {b: sum(1 for x, y in zip(first, second) if x == a and y == b) for b in LABELS} for a in LABELS}
+    return {
+        "sentences": len(first),
+        "documents": len(docs),
+        "kappa": float(cohen_kappa_score(first, second, labels=list(LABELS))),
+        "observed_agreement": sum(a == b for a, b in zip(first, second)) / len(first),
+        "disagreements": adjudicated,
+        "confusion": confusion,
+    }
+
+
 def krippendorff_alpha(units: list[list[str]]) -> float:
     """Krippendorff's alpha for nominal labels; ``units`` holds the labels each sentence got."""
-    coincidence: Counter[tuple[str, str]] = Counter()
+    # Fractional counts: a Counter's values are typed as ints.
+    coincidence: defaultdict[tuple[str, str], float] = defaultdict(float)
     for values in units:
         m = len(values)
         if m < 2:
             continue
         for a, b in ((a, b) for i, a in enumerate(values) for j, b in enumerate(values) if i != j):
             coincidence[(a, b)] += 1 / (m - 1)
-    n_c: Counter[str] = Counter()
+    n_c: defaultdict[str, float] = defaultdict(float)
     for (a, _), v in coincidence.items():
         n_c[a] += v
     n = sum(n_c.values())
@@ -79,7 +113,7 @@ def krippendorff_alpha(units: list[list[str]]) -> float:
 
 def specific_agreement(units: list[list[str]]) -> dict[str, float | None]:
     """Per class: of the label pairs within a sentence that involve the class, the share that agree on it."""
-    agree: Counter[str] = Counter()
+    agree: defaultdict[str, float] = defaultdict(float)
     involved: Counter[str] = Counter()
     for values in units:
         m = len(values)
@@ -129,7 +163,8 @@ def measure(labels: dict[str, dict[Key, str]]) -> dict[str, Any]:
 def report_lines(result: dict[str, Any]) -> list[str]:
     """The numbers of :func:`measure` as lines for the terminal."""
     lines = [
-        f"{p['a']} / {p['b']}: Cohen's kappa {p['kappa']:.3f}, observed {p['observed']:.1%} on {p['sentences']} sentences"
+        f"{p['a']} / {p['b']}: Cohen's kappa {p['kappa']:.3f}, observed {p['observed']:.1%} "
+        f"on {p['sentences']} sentences"
         for p in result["pairs"]
     ]
     lines.append(f"Krippendorff's alpha {result['alpha']:.3f} over {result['shared']} sentences labelled twice or more")

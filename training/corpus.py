@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 from training import jsonl
 from training.config import DatasetConfig, ReaderConfig
@@ -79,7 +80,11 @@ def _implausible_cp1252(text: str) -> int:
         i, ch = m.start(), m.group(0)
         before = text[i - 1] if i else " "
         after = text[i + 1] if i + 1 < len(text) else " "
-        if (ch in _RARE and not (before.isspace() or before.isdigit() or after.isspace() or after.isdigit())) or (ch in _OPENING and before.isalnum()) or (ch.isalpha() and (before in _RARE or after in _RARE)):
+        if (
+            (ch in _RARE and not (before.isspace() or before.isdigit() or after.isspace() or after.isdigit()))
+            or (ch in _OPENING and before.isalnum())
+            or (ch.isalpha() and (before in _RARE or after in _RARE))
+        ):
             bad += 1
     # A word mostly of accented letters ("Ìèíèñòð" is cp1251 Cyrillic read as cp1252).
     for m in _WORD.finditer(text):
@@ -111,8 +116,8 @@ def _checked(text: str, source: str) -> str:
 class _VisibleText(HTMLParser):
     """Collect the text a browser would show, one line per block element."""
 
-    _HIDDEN = {"script", "style", "head", "noscript", "template", "svg"}
-    _BLOCKS = {
+    _HIDDEN: ClassVar[set[str]] = {"script", "style", "head", "noscript", "template", "svg"}
+    _BLOCKS: ClassVar[set[str]] = {
         "p",
         "div",
         "br",
@@ -241,7 +246,8 @@ def _csv_rows(text: str, path: Path, doc_id: str, reader: ReaderConfig) -> Itera
     if rows.fieldnames is None or reader.text_column not in rows.fieldnames:
         cols = ", ".join(rows.fieldnames or [])
         raise StanceError(
-            f"missing column: {path}:1 has no column '{reader.text_column}' (columns: {cols}; set reader.text_column or --text-column)"
+            f"missing column: {path}:1 has no column '{reader.text_column}' "
+            f"(columns: {cols}; set reader.text_column or --text-column)"
         )
     for n, row in enumerate(rows, 1):
         row_id = row.get(reader.id_column) or str(n)
@@ -252,6 +258,27 @@ def read_folder(root: Path, reader: ReaderConfig) -> Iterator[Document]:
     """Yield every document under ``root`` in a stable order."""
     for path in list_documents(root, reader):
         yield from read_file(path, root, reader)
+
+
+METADATA_COLUMNS = ("id", "title", "episode", "countries", "date", "register", "origin")
+
+
+def read_metadata(path: Path) -> dict[str, dict[str, str]]:
+    """One row per document id; a missing column or id is an error naming the line."""
+    if not path.exists():
+        return {}
+    rows = csv.DictReader(decode(path.read_bytes(), str(path)).splitlines())
+    missing = [c for c in ("id", "episode", "register") if c not in (rows.fieldnames or [])]
+    if missing:
+        raise StanceError(
+            f"missing column: {path}:1 lacks {', '.join(missing)} (header: {', '.join(METADATA_COLUMNS)})"
+        )
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if not row.get("id"):
+            raise StanceError(f"metadata row without id: {path}:{rows.line_num} (fill the id column)")
+        out[row["id"]] = {k: (v or "") for k, v in row.items() if k}
+    return out
 
 
 def read_hf(name_or_path: str, text_column: str, id_column: str | None = None) -> Iterator[Document]:
@@ -277,7 +304,8 @@ def read_hf(name_or_path: str, text_column: str, id_column: str | None = None) -
         if text_column not in ds.column_names:
             cols = ", ".join(ds.column_names)
             raise StanceError(
-                f"missing column: {name_or_path} split '{split}' has no column '{text_column}' (columns: {cols}; use --text-column)"
+                f"missing column: {name_or_path} split '{split}' has no column '{text_column}' "
+                f"(columns: {cols}; use --text-column)"
             )
         for i, row in enumerate(ds):
             row_id = str(row[id_column]) if id_column and id_column in row else str(i)

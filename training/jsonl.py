@@ -50,18 +50,19 @@ def load_file(path: Path, what: str, fix: str) -> Any:
         raise StanceError(f"invalid {what}: {path}: {msg} ({fix})") from None
 
 
+def _parse_line(line: str, where: Path | str, lineno: int) -> Any:
+    """One line's value; a malformed line is an error naming the file and line."""
+    try:
+        return strict_loads(line)
+    except ValueError as exc:  # JSONDecodeError and the refused constants
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise StanceError(f"malformed JSON: {where}:{lineno}: {msg} (fix or remove that line)") from None
+
+
 def parse_lines(lines: Iterable[tuple[int, str]], where: Path | str) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) of every line; ``None`` for a blank one, so callers can count them."""
-    loads = strict_loads
     for lineno, line in lines:
-        if not line.strip():
-            yield lineno, None
-            continue
-        try:
-            yield lineno, loads(line)
-        except ValueError as exc:  # JSONDecodeError and the refused constants
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise StanceError(f"malformed JSON: {where}:{lineno}: {msg} (fix or remove that line)") from None
+        yield lineno, (_parse_line(line, where, lineno) if line.strip() else None)
 
 
 def objects(text: str, where: Path | str) -> Iterator[tuple[int, Any]]:
@@ -69,3 +70,19 @@ def objects(text: str, where: Path | str) -> Iterator[tuple[int, Any]]:
     for lineno, value in parse_lines(enumerate(text.splitlines(), 1), where):
         if value is not None:
             yield lineno, value
+
+
+def objects_reporting(text: str, where: Path | str, problems: list[str]) -> Iterator[tuple[int, Any]]:
+    """Like :func:`objects`, but a malformed line goes to ``problems`` and is skipped.
+
+    For readers that list every bad line of a file in one error rather than stop at the first.
+    """
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = _parse_line(line, where, lineno)
+        except StanceError as exc:
+            problems.extend(exc.problems)
+            continue
+        yield lineno, value
