@@ -86,7 +86,7 @@ def rows(ctx: Context) -> list[Row]:
     stance = stance_exe()
 
     try:
-        ours_cmd = stance + ["predict", "--model", str(model), SENTENCE]
+        ours_cmd = [*stance, "predict", "--model", str(model), SENTENCE]
         ref_cmd = [sys.executable, "-c", _BARE, str(skops_file), "one", SENTENCE]
         first = run(ours_cmd, cwd=ctx.work)  # warm the file cache; also checks the output
         label = json.loads(first.stdout.strip().splitlines()[-1])
@@ -112,7 +112,7 @@ def rows(ctx: Context) -> list[Row]:
 
         def cli(path: object) -> object:
             return run(
-                stance + ["predict", "--model", str(model), "--input", str(path), "--output", str(result)],
+                [*stance, "predict", "--model", str(model), "--input", str(path), "--output", str(result)],
                 cwd=ctx.work,
                 timeout=7200,
             )

@@ -73,7 +73,7 @@ def test_the_python_api_and_the_served_model_take_the_same_option(model_dir: Pat
     served = ServedModel(model).predict(texts, params={"min_confidence": p})
     assert served["label"].tolist() == labels
     assert ServedModel(model).predict(texts)["label"].tolist() == model.predict(texts)
-    with pytest.raises(StanceError, match="invalid value for min_confidence: 1.5"):
+    with pytest.raises(StanceError, match=r"invalid value for min_confidence: 1\.5"):
         model.predict(texts, min_confidence=1.5)
 
 

@@ -364,7 +364,7 @@ def test_standard_input_can_be_jsonl(run) -> None:  # type: ignore[no-untyped-de
 def test_the_command_defaults_are_the_library_defaults() -> None:
     import inspect
 
-    from training.cli import predict
+    from training.cli.predicting import predict
     from training.predict_io import PredictOptions
 
     params, library = inspect.signature(predict).parameters, PredictOptions()

@@ -116,6 +116,7 @@ def test_train_then_compare_against_a_real_mlflow_server(
     assert shown.exit_code == 0, shown.output
     board = json.loads(shown.output)
     assert board["tracking_uri"] == mlflow_server
+    assert isinstance(board["alpha"], float)  # a run parameter, read back from MLflow as a string
     assert [r["candidate"] for r in board["rows"]][-1] == "dummy"  # sorted by CV score; the floor is last
     assert sum(r["is_best"] for r in board["rows"]) == 1 and board["best"] == board["rows"][0]["candidate"]
     table = CliRunner().invoke(app, ["compare", "-e", "cli", "--run", board["run_id"]])

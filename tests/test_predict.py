@@ -102,7 +102,7 @@ def test_missing_and_non_model_paths_are_one_line_errors(tmp_path: Path) -> None
     with pytest.raises(StanceError, match=r"model not found: .*nowhere \(check the path"):
         load_model(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(StanceError, match="not a model: .*empty has neither metadata.json nor an MLmodel"):
+    with pytest.raises(StanceError, match=r"not a model: .*empty has neither metadata\.json nor an MLmodel"):
         load_model(tmp_path / "empty")
 
 

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from training.config import LABELS
 from training.errors import StanceError
 from training.predict import StanceModel, load_model
-from training.predict_io import PredictOptions, _JsonlWriter, _probability, _probability_tails, run_predict
+from training.predict_io import PredictOptions, run_predict
 from training.predict_pool import proba_batches, usable_cores
 
 from predictkit import SENTENCES, export
@@ -119,84 +119,6 @@ def test_jobs_must_be_positive(model: StanceModel) -> None:
 def test_stance_errors_keep_their_lines_through_pickle() -> None:
     err = pickle.loads(pickle.dumps(StanceError("first: a (b)", "second: c (d)")))
     assert isinstance(err, StanceError) and err.problems == ("first: a (b)", "second: c (d)")
-
-
-# ---------------------------------------------------------------- JSONL formatting
-
-
-@pytest.mark.parametrize(
-    "p",
-    [
-        0.0,
-        1.0,
-        0.5,
-        1 / 3,
-        2 / 3,
-        0.1,
-        1e-4,
-        0.00009999996,
-        0.0000995,
-        5e-5,
-        1e-7,
-        0.9999995,
-        0.12345650000000001,
-        0.1234565,
-        3e-12,
-        123456.7891234,
-        1e9,
-        2e16,
-        float("nan"),
-        float("inf"),
-        -0.0,
-        -0.25,
-    ],
-)
-def test_probabilities_are_written_as_json_dumps_writes_them_rounded(p: float) -> None:
-    assert _probability(p) == json.dumps(round(p, 6))
-
-
-def test_random_probabilities_match_json_dumps() -> None:
-    rng = np.random.default_rng(0)
-    values = np.concatenate([rng.random(20_000), 10 ** rng.uniform(-9, 9, 20_000)]).tolist()
-    assert [_probability(p) for p in values] == [json.dumps(round(p, 6)) for p in values]
-
-
-def test_a_batch_of_probabilities_is_formatted_as_json_dumps_writes_each_value() -> None:
-    rng = np.random.default_rng(1)
-    proba = rng.dirichlet([0.3, 0.3, 0.3], size=5_000)  # many values below 1e-4, some exactly 0
-    proba[:40] = [[0.0, 1.0, 0.0], [0.5, 0.25, 0.25], [5e-5, 0.99995, 0.0], [float("nan"), 0.5, 0.5]] * 10
-    proba[40:50] = rng.uniform(-3, 1e10, (10, 3))
-    keys = (', "b": ', ', "c%d": ')
-    expected = [
-        _probability(a) + keys[0] + _probability(b) + keys[1] + _probability(c) + "}}\n" for a, b, c in proba.tolist()
-    ]
-    assert _probability_tails(proba, keys) == expected
-    assert _probability_tails(np.zeros((0, 3)), keys) == []
-
-
-def test_jsonl_rows_are_json_dumps_of_the_merged_record() -> None:
-    from training.predict_io import PredictStats
-
-    records = [
-        {"line": 1, "text": 'caf\u00e9 \u201cquoted\u201d \\ "x"'},
-        {},
-        {"id": "a", "meta": {"n": [1, None, True]}},
-        {"id": "b", "label": "gold", "text": "t"},
-        {"probabilities": [1], "text": "u"},
-    ]
-    proba = [[0.25, 0.5, 0.25], [1.0, 0.0, 0.0], [0.123456789, 0.000012, 0.876531211], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0]]
-    labels = ["against", "favor", "neutral", "neutral", "neutral"]
-    expected = "".join(
-        json.dumps(
-            {**r, "label": lab, "probabilities": {k: round(x, 6) for k, x in zip(LABELS, p)}}, ensure_ascii=False
-        )
-        + "\n"
-        for r, lab, p in zip(records, labels, proba)
-    )
-    out, stats = io.StringIO(), PredictStats()
-    _JsonlWriter(out, LABELS, stats).write([dict(r) for r in records], labels, np.array(proba))
-    assert out.getvalue() == expected
-    assert stats.replaced_fields == {"label", "probabilities"}
 
 
 # ---------------------------------------------------------------- a real process
