@@ -246,8 +246,9 @@ def test_the_report_of_a_tiny_model(model: Any) -> None:
     assert predicted[0] == "favor" and predicted[1:] == data.labels[1:]
     assert report["accuracy"] == pytest.approx(17 / 18)
     assert report["macro_f1"] == pytest.approx(metrics.macro_f1(data.labels, predicted))
-    assert report["confusion"] == {"labels": list(LABELS), "matrix": [[6, 0, 0], [1, 5, 0], [0, 0, 6]]}
-    assert report["per_class"]["against"]["recall"] == pytest.approx(5 / 6)
+    assert report["confusion"] == {"labels": list(LABELS), "matrix": [[5, 0, 0], [1, 6, 0], [0, 0, 6]]}
+    assert report["per_class"]["against"]["recall"] == pytest.approx(6 / 7)
+    assert report["per_class"]["favor"]["precision"] == pytest.approx(5 / 6)
     assert report["calibration"]["ece"] == pytest.approx(calibration.ece(data.labels, proba, LABELS))
     assert sum(b["n"] for b in report["calibration"]["bins"]) == 18
     assert report["risk_coverage"]["target_threshold"] == selective.threshold_for(data.labels, predicted, proba, 0.9)
