@@ -99,6 +99,8 @@ def test_offline_keeps_a_tokenizer_setting_the_user_made(monkeypatch: pytest.Mon
 
 
 def test_quiet_hf_raises_the_library_log_levels() -> None:
+    import transformers.utils.logging  # noqa: F401 - the library has set up its logger already
+
     loggers = [logging.getLogger(n) for n in ("sentence_transformers", "transformers")]
     before = [lg.level for lg in loggers]
     try:
@@ -109,6 +111,23 @@ def test_quiet_hf_raises_the_library_log_levels() -> None:
     finally:
         for lg, level in zip(loggers, before):
             lg.setLevel(level)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="quiet_hf sets the transformers logger to ERROR and then imports transformers' logging module, "
+    "whose first import sets it back to WARNING: the first call in a process (export_onnx's) leaves it at WARNING",
+)
+def test_quiet_hf_is_quiet_in_a_fresh_process() -> None:
+    import subprocess
+
+    code = (
+        "import logging; from training import encoder_runtime as r; r.quiet_hf(); "
+        "print(logging.getLogger('transformers').level, logging.getLogger('sentence_transformers').level)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.split() == [str(logging.ERROR), str(logging.ERROR)]
 
 
 # ---------------------------------------------------------------- hashing
@@ -187,12 +206,14 @@ def minilm() -> Path:
     return encoders.model_dir(MINILM)
 
 
+@pytest.mark.slow
 def test_the_encoder_is_loaded_once_per_process(minilm: Path) -> None:
     first = runtime.load(MINILM, minilm)
     assert runtime.load(MINILM, minilm) is first
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 
+@pytest.mark.slow
 def test_minilm_vectors_are_unit_length_in_input_order(minilm: Path) -> None:
     texts = [
         "Ankara and Yerevan agreed to reopen the border after decades of closure.",
@@ -203,12 +224,13 @@ def test_minilm_vectors_are_unit_length_in_input_order(minilm: Path) -> None:
     vecs = runtime.neural(MINILM, minilm, texts, 384, batch_size=2)
     assert vecs.shape == (4, 384) and vecs.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(vecs[1], vecs[3])
+    np.testing.assert_allclose(vecs[1], vecs[3], atol=1e-6)  # one sentence, batched with different company
     # Sorted by length for batching, then put back: each row is the sentence encoded on its own.
     for i in (0, 2):
         np.testing.assert_allclose(vecs[i], runtime.neural(MINILM, minilm, [texts[i]], 384, batch_size=2)[0], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_minilm_puts_related_sentences_closer(minilm: Path) -> None:
     a, b, c = runtime.neural(
         MINILM,
@@ -222,3 +244,16 @@ def test_minilm_puts_related_sentences_closer(minilm: Path) -> None:
         batch_size=8,
     )
     assert float(a @ b) > float(a @ c) + 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="load() turns only a missing sentence-transformers into a StanceError: a model folder without "
+    "its files (a damaged encoder package) ends in sentence-transformers' raw ValueError, a traceback",
+)
+def test_a_folder_without_a_model_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(StanceError, match=r"encoder 'damaged'.*" + str(tmp_path)):
+        runtime.load("damaged", tmp_path)
