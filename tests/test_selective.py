@@ -1,10 +1,12 @@
-"""Risk and coverage: training.selective and ``stance evaluate`` (calibration, coverage, target accuracy)."""
+"""training.selective: abstention, scores at coverage, AURC, thresholds, and ``stance evaluate``'s risk-coverage part."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from training import selective
 from training.cli import app
@@ -63,6 +65,135 @@ def test_target_accuracy_outside_zero_one_is_refused(value: float) -> None:
     with pytest.raises(StanceError, match=r"invalid value for --target-accuracy: .* at most 1"):
         selective.check_target_accuracy(value)
     assert selective.check_target_accuracy(1.0) == 1.0
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, -0.2, 1.5, float("nan")])
+def test_min_confidence_outside_the_open_interval_is_refused(value: float) -> None:
+    with pytest.raises(
+        StanceError,
+        match=r"^invalid value for --min-confidence: .* \(use a probability strictly between 0 and 1, e\.g\. 0\.8, "
+        r"or leave it out to label every sentence\)$",
+    ):
+        selective.check_min_confidence(value)
+
+
+def test_min_confidence_inside_the_interval_is_returned_as_a_float() -> None:
+    assert selective.check_min_confidence(None) is None
+    got = selective.check_min_confidence(0.75)
+    assert got == 0.75 and type(got) is float
+    assert selective.check_min_confidence(1e-9) == 1e-9
+
+
+def test_min_confidence_errors_name_the_setting_they_came_from() -> None:
+    with pytest.raises(StanceError, match=r"^invalid value for min_confidence in train\.yaml: 1 "):
+        selective.check_min_confidence(1, where="min_confidence in train.yaml")
+
+
+@pytest.mark.parametrize("value", [-0.5, float("nan"), 2])
+def test_target_accuracy_bounds(value: float) -> None:
+    with pytest.raises(
+        StanceError,
+        match=r"^invalid value for --target-accuracy: .* \(use an accuracy above 0 and at most 1, e\.g\. 0\.9\)$",
+    ):
+        selective.check_target_accuracy(value)
+    assert selective.check_target_accuracy(None) is None
+    assert selective.check_target_accuracy(1e-6) == 1e-6
+
+
+def test_abstain_marks_rows_below_the_threshold_and_keeps_ties() -> None:
+    # Top probabilities: 0.6, 0.9, 0.5, 0.8.
+    assert selective.abstain(PRED, PROBA, 0.8) == ["uncertain", "against", "uncertain", "against"]
+    assert selective.abstain(PRED, PROBA, 0.6) == ["favor", "against", "uncertain", "against"]  # 0.6 is kept
+    assert selective.abstain(PRED, PROBA, 0.95) == ["uncertain"] * 4
+    assert selective.UNCERTAIN == "uncertain"
+
+
+def test_abstain_without_a_threshold_returns_a_copy() -> None:
+    labels = list(PRED)
+    got = selective.abstain(labels, PROBA, None)
+    assert got == PRED and got is not labels
+    got[0] = "changed"
+    assert labels[0] == "favor"
+    assert selective.abstain([], [], 0.5) == []
+
+
+def test_scores_at_chosen_coverages_keep_at_least_one_row() -> None:
+    rows = selective.at_coverage(Y, PRED, PROBA, coverages=(0.01, 0.25, 0.6))
+    # 0.01 of 4 rounds to 0: one row is still kept (the most confident, row 1, which is right).
+    assert [(r["coverage"], r["n"], r["threshold"], r["accuracy"]) for r in rows] == [
+        (0.01, 1.0, 0.9, 1.0),
+        (0.25, 1.0, 0.9, 1.0),
+        (0.6, 2.0, 0.8, 0.5),
+    ]
+
+
+def test_aurc_of_perfect_wrong_and_empty_predictions() -> None:
+    assert selective.aurc(Y, Y, PROBA) == 0.0
+    assert selective.aurc(Y, ["neutral", "neutral", "favor", "neutral"], PROBA) == 1.0
+    assert math.isnan(selective.aurc([], [], np.zeros((0, 3))))
+
+
+def test_aurc_is_lower_when_the_mistakes_are_the_least_confident() -> None:
+    y = ["favor", "favor", "favor", "favor"]
+    pred = ["favor", "favor", "against", "against"]
+    confident_right = [[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.4, 0.6, 0.0], [0.45, 0.55, 0.0]]
+    confident_wrong = [[0.6, 0.4, 0.0], [0.55, 0.45, 0.0], [0.1, 0.9, 0.0], [0.2, 0.8, 0.0]]
+    # Errors at ranks 3, 4: (0 + 0 + 1/3 + 2/4) / 4; at ranks 1, 2: (1 + 1 + 2/3 + 2/4) / 4.
+    assert selective.aurc(y, pred, confident_right) == pytest.approx((1 / 3 + 1 / 2) / 4)
+    assert selective.aurc(y, pred, confident_wrong) == pytest.approx((1 + 1 + 2 / 3 + 1 / 2) / 4)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="aurc ranks rows of equal top probability in input order, so the same predictions give a "
+    "different AURC when the rows are shuffled",
+)
+def test_aurc_does_not_depend_on_the_order_of_tied_rows() -> None:
+    proba = [[0.5, 0.3, 0.2]] * 2  # a model that is equally sure of both rows
+    right_first = selective.aurc(["favor", "against"], ["favor", "favor"], proba)
+    wrong_first = selective.aurc(["against", "favor"], ["favor", "favor"], proba)
+    assert right_first == pytest.approx(wrong_first)
+
+
+def test_a_tie_at_the_top_is_kept_whole_or_not_at_all() -> None:
+    # Every row has top probability 0.6: the first is right, but no threshold keeps it alone.
+    proba = [[0.6, 0.4, 0.0]] * 3
+    y, pred = ["favor", "against", "against"], ["favor"] * 3
+    assert selective.threshold_for(y, pred, proba, 0.5) is None
+    assert selective.threshold_for(y, pred, proba, 1 / 3) == {
+        "threshold": 0.6,
+        "accuracy": pytest.approx(1 / 3),
+        "coverage": 1.0,
+        "n": 3.0,
+    }
+
+
+def test_a_tie_below_the_best_rows_is_dropped_whole() -> None:
+    # Ranked: 0.9 (right), 0.7 (right), 0.7 (wrong), 0.6 (right). Accuracy of 0.75 needs every row;
+    # 0.8 needs the threshold 0.9, because keeping only the first 0.7 row is not a threshold.
+    proba = [[0.7, 0.3, 0.0], [0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.3, 0.7, 0.0]]
+    y = ["favor", "favor", "favor", "favor"]
+    pred = ["favor", "favor", "favor", "against"]
+    assert selective.threshold_for(y, pred, proba, 0.75)["coverage"] == 1.0  # type: ignore[index]
+    assert selective.threshold_for(y, pred, proba, 0.8) == {
+        "threshold": 0.9,
+        "accuracy": 1.0,
+        "coverage": 0.25,
+        "n": 1.0,
+    }
+
+
+def test_threshold_for_no_rows_is_none() -> None:
+    assert selective.threshold_for([], [], np.zeros((0, 3)), 0.5) is None
+
+
+def test_risk_coverage_names_the_target_only_when_given() -> None:
+    without = selective.risk_coverage(Y, PRED, PROBA)
+    assert set(without) == {"at_coverage", "aurc"}
+    assert without["at_coverage"] == selective.at_coverage(Y, PRED, PROBA)
+    with_target = selective.risk_coverage(Y, PRED, PROBA, target=0.6)
+    assert with_target["target_accuracy"] == 0.6
+    assert with_target["target_threshold"] == selective.threshold_for(Y, PRED, PROBA, 0.6)
 
 
 # ---------------------------------------------------------------- stance evaluate
