@@ -155,11 +155,11 @@ def test_generated_corpus_segments_into_the_sentences_written(seeds: Path, tmp_p
 def test_write_lines_writes_one_sentence_a_line(seeds: Path, tmp_path: Path) -> None:
     path = write_lines(Chain(seeds), 120, tmp_path / "lines.txt")
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 120 and all(l.endswith(".") for l in lines)
+    assert len(lines) == 120 and all(ln.endswith(".") for ln in lines)
 
 
 def test_chain_needs_text(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no .txt documents"):
+    with pytest.raises(ValueError, match=r"no \.txt documents"):
         Chain(tmp_path)
 
 

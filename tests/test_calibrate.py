@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from training import calibrate
-from training.config import LABELS
+from training.labels import LABELS
 
 from trainkit import make_dataset, small_config
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from training import calibration
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 
 from trainkit import make_dataset, small_config
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from training import classifiers as reg
-from training.config import LABELS
+from training.labels import LABELS
 from training.persistence import dump_bytes, untrusted_types
 
 from trainkit import AGAINST, FAVOR, NEUTRAL, PAIRS, make_dataset

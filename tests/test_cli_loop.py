@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from training.cli import app
-from training.config import LABELS
+from training.labels import LABELS
 from typer.testing import CliRunner
 
 from userkit import ORACLE, make_user_docs

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from training.cli import app
-from training.config import LABELS
+from training.labels import LABELS
 from typer.testing import CliRunner
 
 from predictkit import SENTENCES, export, train

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 from training import metrics
-from training.config import LABELS
+from training.labels import LABELS
 
 
 def _random_labels(n: int, seed: int) -> tuple[list[str], list[str]]:

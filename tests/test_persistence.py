@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from training import persistence
 from training.classifiers import CLASSIFIERS, FEATURES, assemble, build_classifier, build_features
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 from training.persistence import (
     TRUSTED_TYPES,
     load_model_file,

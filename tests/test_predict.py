@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import training
 from training.classifiers import CLASSIFIERS
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 from training.predict import StanceModel, is_mlflow_uri, load_model
 from training.predict_io import PredictOptions, check_utf8, decoded_lines, run_predict
 

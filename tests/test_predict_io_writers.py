@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from training.config import LABELS
+from training.labels import LABELS
 from training.predict_io import PredictStats
 from training.predict_io.writers import JsonlWriter, probability, probability_tails
 

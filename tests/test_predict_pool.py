@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 from training.predict import StanceModel, load_model
 from training.predict_io import PredictOptions, run_predict
 from training.predict_pool import proba_batches, usable_cores

@@ -10,9 +10,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from training.config import LABELS, DatasetConfig, load_config
+from training.config import DatasetConfig, load_config
 from training.corpus import list_documents, read_file
 from training.dataset import build_dataset, load_built, read_agreement
+from training.labels import LABELS
 from training.segment import segment
 
 SEEDS = Path("seeds")

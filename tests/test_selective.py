@@ -212,7 +212,7 @@ def _gold(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
 
 def test_evaluate_json_has_calibration_and_risk_coverage(model_dir: Path, tmp_path: Path) -> None:
     from training import calibration, load_model
-    from training.config import LABELS
+    from training.labels import LABELS
 
     rows = SENTENCES * 2
     rows[0] = (rows[0][0], "neutral")  # one row the model gets wrong
@@ -273,7 +273,7 @@ def test_evaluate_refuses_data_smaller_than_the_bins(model_dir: Path, tmp_path: 
 
 def test_a_too_small_dataset_split_is_named_with_its_split(model_dir: Path, tmp_path: Path) -> None:
     import datasets
-    from training.config import LABELS
+    from training.labels import LABELS
 
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(LABELS))})
     rows = {"text": [s for s, _ in SENTENCES], "label": [LABELS.index(y) for _, y in SENTENCES]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from training.config import LABELS
+from training.labels import LABELS
 from training.train import make_splits, prepare
 
 from trainkit import make_dataset

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from training.config import LABELS, DatasetConfig, load_config
+from training.config import DatasetConfig, load_config
 from training.dataset import build_dataset, load_built
 from training.errors import StanceError
 from training.labeling import weak_labels_from_votes
+from training.labels import LABELS
 from training.weak import combine, label_warnings, model_votes, source_accuracy
 
 from predictkit import export

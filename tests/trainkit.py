@@ -52,7 +52,7 @@ def make_dataset(n_docs: int = 12, weak_share: float = 0.0, fingerprint: str = "
     few of those get a wrong label, as weak labels do.
     """
     import datasets
-    from training.config import LABELS
+    from training.labels import LABELS
 
     rows: dict[str, list[dict[str, Any]]] = {"train": [], "validation": [], "test": []}
     for d in range(n_docs):

@@ -16,8 +16,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 
 Key = tuple[str, str]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from training.config import LABELS
+from training.labels import LABELS
 
 Counts = dict[str, dict[str, Counter[Any]]]  # split -> column -> value -> rows
 

@@ -67,8 +67,8 @@ def fingerprint() -> dict[str, str]:
 
     source = Path(training.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(source.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(source.rglob("*.py")):  # subpackages too
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     out = {
         "stance": training.__version__,
         "stance code": digest.hexdigest()[:16],

@@ -17,7 +17,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from training.errors import StanceError
-from training.labels import LABELS as LABELS  # noqa: PLC0414 (re-exported: the labels are part of the config's vocabulary)
 
 DEFAULT_SEED = 42
 

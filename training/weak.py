@@ -18,7 +18,7 @@ import numpy as np
 
 from training.config import LabelingConfig
 from training.errors import StanceError
-from training.labeling import LABELING_FUNCTIONS, WeakLabels, _macro_f1, weak_labels_from_votes
+from training.labeling import LABELING_FUNCTIONS, WeakLabels, macro_f1, weak_labels_from_votes
 from training.labels import LABELS
 
 WEAK_SOURCES = ("rules", "model", "both")
@@ -75,7 +75,7 @@ def combine(
         return weak, extended, [*names, MODEL_SOURCE]
     labels = proba.argmax(axis=1).astype(np.int8)
     graded = gold >= 0
-    score = _macro_f1(gold[graded], labels[graded]) if graded.any() else float("nan")
+    score = macro_f1(gold[graded], labels[graded]) if graded.any() else float("nan")
     accuracy = float((labels[graded] == gold[graded]).mean()) if graded.any() else float("nan")
     weak = WeakLabels(
         labels,
@@ -107,7 +107,7 @@ def source_accuracy(gold: np.ndarray, weak: WeakLabels, proba: np.ndarray | None
                 "source": MODEL_SOURCE,
                 "gold_sentences": n,
                 "accuracy": float((labels == gold[graded]).mean()),
-                "macro_f1": _macro_f1(gold[graded], labels),
+                "macro_f1": macro_f1(gold[graded], labels),
                 "used": False,
             }
         )

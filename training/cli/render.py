@@ -69,7 +69,7 @@ def lf_table(rows: list[dict[str, Any]]) -> Any:
     """The labelling functions' coverage, overlap, conflict and accuracy against gold."""
     from rich.table import Table
 
-    from training.config import LABELS
+    from training.labels import LABELS
 
     table = Table(title="labelling functions against gold")
     cols = ["function", "coverage", "overlap", "conflict", "gold_votes", "accuracy"] + [

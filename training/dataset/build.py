@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from training.atomic import claim_output_dir, new_scratch_dir, os_errors, swap_dir
-from training.config import LABELS, DatasetConfig, ReaderConfig, config_hash
+from training.config import DatasetConfig, ReaderConfig, config_hash
 from training.dataset.files import is_dataset, write_info, write_reports
 from training.dataset.sentences import SentenceSpill, check_sentences, read_sentences
 from training.dataset.stages import Labelled, assign_splits, audit_leakage, deduplicate, label
 from training.dataset.writer import Rows, write_splits
 from training.labeling import GoldRow
+from training.labels import LABELS
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS, DatasetConfig, ReaderConfig
+from training.config import DatasetConfig, ReaderConfig
 from training.corpus import Document, read_file, read_hf
 from training.errors import StanceError
 from training.labeling import GoldRow, gold_key
+from training.labels import LABELS
 from training.segment import segment
 
 CHUNK = 4096  # sentences labelled, hashed and spilled to disk together

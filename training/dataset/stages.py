@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS, DatasetConfig
+from training.config import DatasetConfig
 from training.dataset.sentences import SentenceSpill
+from training.labels import LABELS
 
 SPLITS = ("train", "validation", "test")
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS
 from training.dataset.sentences import SentenceSpill
 from training.dataset.stages import SPLITS, Duplicates, Labelled
+from training.labels import LABELS
 
 TALLIED = ("label", "label_source", "episode", "register")  # the card's counts per split
 

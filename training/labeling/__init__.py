@@ -26,9 +26,6 @@ from training.labeling.models import (
     weak_labels_from_votes,
 )
 
-# ``training.weak`` imports the macro-F1 under its former private name.
-_macro_f1 = macro_f1
-
 __all__ = [
     "ABSTAIN",
     "AGAINST",

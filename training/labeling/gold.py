@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training import jsonl
-from training.config import LABELS, ReaderConfig
+from training.config import ReaderConfig
 from training.errors import StanceError
+from training.labels import LABELS
 
 _WS = re.compile(r"\s+")
 

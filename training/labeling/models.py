@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from training.config import LABELS, LabelingConfig
+from training.config import LabelingConfig
 from training.labeling.functions import LABELING_FUNCTIONS, apply_lfs
+from training.labels import LABELS
 
 
 @dataclass(frozen=True)

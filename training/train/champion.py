@@ -6,7 +6,8 @@ from typing import Any
 
 from training import classifiers as reg
 from training import metrics
-from training.config import LABELS, config_hash
+from training.config import config_hash
+from training.labels import LABELS
 from training.train.data import GROUPINGS, Data, Progress
 from training.train.entry import Entry
 from training.train.plan import with_context

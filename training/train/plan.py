@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from training import classifiers as reg
-from training.config import LABELS
 from training.errors import StanceError
+from training.labels import LABELS
 from training.train.data import GROUPINGS, Data, chosen_grouping, make_splits, modes, training_rows
 from training.train_config import CandidateConfig, TrainConfig
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from training import classifiers as reg
 from training import metrics
-from training.config import LABELS
+from training.labels import LABELS
 from training.train.data import Data, chosen_grouping, training_rows
 from training.train.entry import Entry
 from training.train.plan import grid, with_context
