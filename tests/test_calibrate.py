@@ -88,6 +88,13 @@ def test_stance_train_exports_the_calibrated_champion_and_reports_the_method(tmp
     )
     line = next(x for x in lines if x.startswith("calibration: "))
     assert line.startswith(f"calibration: {report['method']} (CV log loss none ")
+    chosen = report["validation_threshold"]  # chosen on out-of-fold predictions, checked on the test split
+    if chosen is None:
+        assert "no threshold reaches accuracy 0.90" in line and "test_at_validation_threshold" not in report
+    else:
+        at = report["test_at_validation_threshold"]
+        assert at["threshold"] == chosen["threshold"] and 0.0 <= at["coverage"] <= 1.0
+        assert f"--min-confidence {chosen['threshold']:.3f}" in line
     model = load_model(export)
     assert type(model.estimator).__name__ == "CalibratedClassifierCV" and model.labels == LABELS
     assert meta["metrics"]["test_accuracy"] == pytest.approx(

@@ -114,11 +114,6 @@ def test_quiet_hf_raises_the_library_log_levels() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="quiet_hf sets the transformers logger to ERROR and then imports transformers' logging module, "
-    "whose first import sets it back to WARNING: the first call in a process (export_onnx's) leaves it at WARNING",
-)
 def test_quiet_hf_is_quiet_in_a_fresh_process() -> None:
     import subprocess
 
@@ -247,11 +242,6 @@ def test_minilm_puts_related_sentences_closer(minilm: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="load() turns only a missing sentence-transformers into a StanceError: a model folder without "
-    "its files (a damaged encoder package) ends in sentence-transformers' raw ValueError, a traceback",
-)
 def test_a_folder_without_a_model_is_one_line(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers")
     (tmp_path / "model.safetensors").write_bytes(b"")

@@ -143,11 +143,6 @@ def test_aurc_is_lower_when_the_mistakes_are_the_least_confident() -> None:
     assert selective.aurc(y, pred, confident_wrong) == pytest.approx((1 + 1 + 2 / 3 + 1 / 2) / 4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aurc ranks rows of equal top probability in input order, so the same predictions give a "
-    "different AURC when the rows are shuffled",
-)
 def test_aurc_does_not_depend_on_the_order_of_tied_rows() -> None:
     proba = [[0.5, 0.3, 0.2]] * 2  # a model that is equally sure of both rows
     right_first = selective.aurc(["favor", "against"], ["favor", "favor"], proba)

@@ -51,11 +51,6 @@ def test_an_at_sign_ends_the_password_as_sqlalchemy_reads_it() -> None:
     assert stores.shown(uri) == "postgresql://stance:***@ss@db/mlflow"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shown() ends the password at the first '/', but SQLAlchemy (and so the connection) reads "
-    "'pa/ss' as the password: the whole password is printed in the error line",
-)
 def test_a_password_with_a_slash_is_hidden_too() -> None:
     from sqlalchemy.engine import make_url
 
@@ -117,11 +112,6 @@ def test_an_unparsable_uri_is_invalid() -> None:
         stores.check_database("postgresql:/db")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLAlchemy raises a plain ValueError for a port that is not a number, which check_database "
-    "does not catch: a traceback instead of one line",
-)
 def test_a_port_that_is_not_a_number_is_one_line() -> None:
     with pytest.raises(StanceError, match=r"tracking store URI postgresql://u:\*\*\*@127\.0\.0\.1:port/db"):
         stores.check_database("postgresql://u:hunter2@127.0.0.1:port/db")

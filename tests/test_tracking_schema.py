@@ -65,6 +65,13 @@ def test_calibration_and_comparison_payloads() -> None:
         "calibration_test_ece": 0.05,
         "calibration_test_uncalibrated_ece": 0.2,
     }
+    report["validation_threshold"] = {"threshold": 0.8, "accuracy": 0.9, "coverage": 0.6, "n": 60.0}
+    report["test_at_validation_threshold"] = {"threshold": 0.8, "accuracy": 0.88, "coverage": 0.55}
+    with_threshold = schema.calibration_metrics(report)
+    assert with_threshold["calibration_validation_threshold"] == 0.8
+    assert with_threshold["calibration_validation_coverage"] == 0.6
+    assert with_threshold["calibration_test_accuracy_at_threshold"] == 0.88
+    assert with_threshold["calibration_test_coverage_at_threshold"] == 0.55
     verdict = {"tied": True, "is_best": False, "is_champion": False}
     metrics = schema.comparison_metrics(verdict)
     assert metrics["tied_with_best"] == 1.0 and math.isnan(metrics["p_value"])

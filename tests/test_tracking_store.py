@@ -37,6 +37,9 @@ def test_a_file_that_is_not_a_database_and_unknown_schemes_are_refused(tmp_path:
         store.check_store(f"sqlite:///{tmp_path / 'mlflow.db'}")
     with pytest.raises(StanceError, match=r"unknown tracking URI scheme: ftp://host/x \(use sqlite"):
         store.check_store("ftp://host/x")
+    with pytest.raises(StanceError, match=r"scheme: mongodb://user:\*\*\*@host/db \(use") as caught:
+        store.check_store("mongodb://user:secret@host/db")
+    assert "secret" not in str(caught.value)
 
 
 def test_sqlite_paths_and_artifact_locations(tmp_path: Path) -> None:

@@ -59,12 +59,13 @@ def quiet_hf() -> None:
     """Keep the Hugging Face libraries' own logging and progress bars off standard error."""
     import logging
 
-    for noisy in ("sentence_transformers", "transformers"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
     with contextlib.suppress(ImportError, AttributeError):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # its "Loading weights" bar; ours shows the encoding
+    # after that import: its first import sets the transformers logger's level itself
+    for noisy in ("sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def load(name: str, folder: Path) -> Any:
@@ -78,7 +79,13 @@ def load(name: str, folder: Path) -> Any:
                 f"encoder '{name}' needs sentence-transformers (pip install sentence-transformers torch)"
             ) from None
         quiet_hf()
-        _MODELS[name] = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        try:
+            _MODELS[name] = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:  # a folder without the model's files
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise StanceError(
+                f"encoder '{name}' cannot be loaded from {folder} ({first}; reinstall its package)"
+            ) from None
     return _MODELS[name]
 
 

@@ -91,11 +91,21 @@ def aurc(y_true: Sequence[str], y_pred: Sequence[str], proba: Any) -> float:
     """Area under the risk-coverage curve: the mean, over k = 1..n, of the error rate of the k most confident."""
     import numpy as np
 
-    order, _ = _order(proba)
+    order, top = _order(proba)
     if len(order) == 0:
         return float("nan")
     wrong = np.array([y_true[i] != y_pred[i] for i in order.tolist()], dtype=np.float64)
-    return float((np.cumsum(wrong) / np.arange(1, len(wrong) + 1)).mean())
+    # Rows of equal top probability have no order among them: inside a tie, errors are spread
+    # evenly (their expected count over every order), so the area does not depend on input order.
+    errors = np.cumsum(wrong)
+    ends = np.append(np.flatnonzero(top[1:] != top[:-1]) + 1, len(top))
+    start = 0
+    for end in ends.tolist():
+        before = errors[start - 1] if start else 0.0
+        inside = np.arange(1, end - start + 1)
+        errors[start:end] = before + (errors[end - 1] - before) * inside / (end - start)
+        start = end
+    return float((errors / np.arange(1, len(wrong) + 1)).mean())
 
 
 def threshold_for(y_true: Sequence[str], y_pred: Sequence[str], proba: Any, target: float) -> dict[str, float] | None:

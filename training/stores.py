@@ -16,12 +16,16 @@ from training.errors import StanceError
 CONNECT_SECONDS = 5
 
 
-_WITH_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*):[^@/]*@")
+# In a database URI the password runs to the next "@", as SQLAlchemy reads it, "/" included; in
+# an HTTP URL the user part ends at the first "/" (RFC 3986).
+_WITH_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*):[^@]*@")
+_HTTP_WITH_PASSWORD = re.compile(r"^(https?://[^:/@]*):[^@/]*@", re.IGNORECASE)
 
 
 def shown(uri: str) -> str:
     """``uri`` with a password in it replaced by ``***``: for messages, tags and exported metadata."""
-    return _WITH_PASSWORD.sub(r"\1:***@", uri)
+    pattern = _HTTP_WITH_PASSWORD if uri.lower().startswith(("http://", "https://")) else _WITH_PASSWORD
+    return pattern.sub(r"\1:***@", uri)
 
 
 def _connect_args(uri: str) -> dict[str, Any]:
@@ -43,7 +47,7 @@ def check_database(uri: str) -> None:
             f"no database driver for the tracking store {where} ({exc}; for PostgreSQL install "
             "psycopg: pip install 'psycopg[binary]', or write postgresql+psycopg2:// with psycopg2)"
         ) from None
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise StanceError(f"invalid tracking store URI {where} ({str(exc).splitlines()[0]})") from None
     try:
         with engine.connect() as conn:

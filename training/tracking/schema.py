@@ -175,6 +175,12 @@ def calibration_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     out = {f"calibration_cv_{m}_{k}": v for m, scores in report["cv"].items() for k, v in scores.items()}
     out.update({f"calibration_test_{k}": v for k, v in report["test"].items()})
     out.update({f"calibration_test_uncalibrated_{k}": v for k, v in report["test_uncalibrated"].items()})
+    chosen, at = report.get("validation_threshold"), report.get("test_at_validation_threshold")
+    if chosen and at:
+        out["calibration_validation_threshold"] = chosen["threshold"]
+        out["calibration_validation_coverage"] = chosen["coverage"]
+        out["calibration_test_accuracy_at_threshold"] = at["accuracy"]
+        out["calibration_test_coverage_at_threshold"] = at["coverage"]
     return out
 
 

@@ -111,14 +111,14 @@ def check_store(uri: str) -> None:
         if path.exists() and not os.access(path, os.W_OK):
             raise StanceError(f"tracking store not writable: {uri}")
     else:
+        from training.stores import check_database, shown
+
         scheme = uri.split("://", 1)[0].lower()
         if scheme.split("+", 1)[0] not in DATABASE_SCHEMES:
             raise StanceError(
-                f"unknown tracking URI scheme: {uri} (use sqlite:///FILE, http(s)://HOST:PORT, file:DIR or "
+                f"unknown tracking URI scheme: {shown(uri)} (use sqlite:///FILE, http(s)://HOST:PORT, file:DIR or "
                 "a database URI such as postgresql://...)"
             )
-        from training.stores import check_database
-
         check_database(uri)  # a wrong password or a server that is down: one line, before any training
 
 

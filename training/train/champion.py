@@ -106,15 +106,32 @@ def calibrate_champion(cfg: TrainConfig, data: Data, best: Entry, record: Any, s
     best.test, best.report = metrics.scores(gold, best.test_pred), metrics.per_class(gold, best.test_pred)
     best.confusion = metrics.confusion(gold, best.test_pred)
     record.model, record.model_bytes, record.model_uri, record.classes = model, best.model_bytes, "", best.classes
-    report["test"] = calibration.scores(gold, calibration.aligned(best.test_proba, best.classes, LABELS), LABELS)
+    proba = calibration.aligned(best.test_proba, best.classes, LABELS)
+    report["test"] = calibration.scores(gold, proba, LABELS)
     report["test_uncalibrated"] = before
-    cv = report["cv"]
+    cv, chosen = report["cv"], report.get("validation_threshold")
+    if chosen:  # the threshold was chosen on out-of-fold predictions; the test split only checks it
+        report["test_at_validation_threshold"] = calibrate.at_threshold(gold, proba, chosen["threshold"])
     say(
         f"calibration: {report['method']} (CV log loss "
         + ", ".join(f"{m} {cv[m]['log_loss']:.3f}" for m in cv)
         + f"); test ECE {before['ece']:.3f} -> {report['test']['ece']:.3f}"
+        + _threshold_line(report)
     )
     return report
+
+
+def _threshold_line(report: dict[str, Any]) -> str:
+    """The validation threshold for the target accuracy and what it gives on the test split."""
+    from training.calibrate import TARGET_ACCURACY
+
+    at = report.get("test_at_validation_threshold")
+    if not at:
+        return f"; no threshold reaches accuracy {TARGET_ACCURACY:.2f} on out-of-fold predictions"
+    return (
+        f"; --min-confidence {at['threshold']:.3f} (chosen on out-of-fold predictions for accuracy "
+        f"{TARGET_ACCURACY:.2f}) gives test accuracy {at['accuracy']:.3f} at coverage {at['coverage']:.2f}"
+    )
 
 
 def register_gated(
