@@ -185,6 +185,8 @@ def _hidden_stance(tmp: Path) -> Path:
     script.write_text(
         "import sys\n"
         f"sys.path[:] = [p for p in sys.path if p.rstrip('/') != {str(REPO)!r}]\n"
+        # an editable install maps the package through a finder of its own, not through sys.path
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in getattr(f, '__module__', '')]\n"
         "for name in [m for m in sys.modules if m == 'training' or m.startswith('training.')]:\n"
         "    del sys.modules[name]\n",
         encoding="utf-8",
