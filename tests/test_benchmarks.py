@@ -217,6 +217,7 @@ def test_unknown_section_is_refused() -> None:
 
 
 ENCODER_ROWS = {r for r in ROWS if r.startswith("encoder.")}
+CLUSTER_ROWS = {r for r in ROWS if r.startswith("cluster.")}
 
 
 def _check_rows(rows: dict, proc: subprocess.CompletedProcess) -> None:
@@ -242,7 +243,7 @@ def _check_rows(rows: dict, proc: subprocess.CompletedProcess) -> None:
 @pytest.mark.slow
 def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
     out, md = tmp_path / "bench.json", tmp_path / "bench.md"
-    # The encoder section runs in the next test: each stays well inside the per-test timeout.
+    # The encoder and cluster sections run in the next tests: each stays well inside the per-test timeout.
     proc = subprocess.run(
         [
             sys.executable,
@@ -263,7 +264,7 @@ def test_quick_suite_fills_every_row(tmp_path: Path) -> None:
     )
     data = json.loads(out.read_text(encoding="utf-8"))
     rows = {r["key"]: r for r in data["rows"]}
-    assert set(rows) == ROWS - ENCODER_ROWS
+    assert set(rows) == ROWS - ENCODER_ROWS - CLUSTER_ROWS
     _check_rows(rows, proc)
     assert rows["help.heavy_imports"]["extra"]["imported"] is not None
     text = md.read_text(encoding="utf-8")
@@ -286,3 +287,18 @@ def test_quick_encoder_section_fills_its_rows(tmp_path: Path) -> None:
     rows = {r["key"]: r for r in json.loads(out.read_text(encoding="utf-8"))["rows"]}
     assert set(rows) >= ENCODER_ROWS, proc.stderr[-3000:]
     _check_rows({k: v for k, v in rows.items() if k in ENCODER_ROWS}, proc)
+
+
+@pytest.mark.slow
+def test_quick_cluster_section_fills_its_rows(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "build,cluster", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    rows = {r["key"]: r for r in json.loads(out.read_text(encoding="utf-8"))["rows"]}
+    assert set(rows) >= CLUSTER_ROWS, proc.stderr[-3000:]
+    _check_rows({k: v for k, v in rows.items() if k in CLUSTER_ROWS}, proc)
