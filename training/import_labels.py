@@ -34,14 +34,11 @@ class Label:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise StanceError(
-            f"labels not found: {path} (pass an export of Label Studio, a CSV or a JSON-lines file)"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise StanceError(f"not UTF-8: {path} has an invalid byte at offset {exc.start} (save it as UTF-8)") from None
+    from training import jsonl
+
+    return jsonl.read_utf8(
+        path, f"labels not found: {path} (pass an export of Label Studio, a CSV or a JSON-lines file)"
+    )
 
 
 def _annotator(annotation: dict[str, Any]) -> str:
@@ -255,10 +252,10 @@ def _kept_lines(gold: Path, replaced: set[tuple[str, str]]) -> list[str]:
     from training.labeling import gold_key
 
     kept = []
-    for line in gold.read_text(encoding="utf-8-sig").splitlines():
-        if not line.strip():
-            continue
-        row = jsonl.strict_loads(line)
+    content = jsonl.read_utf8(gold, f"gold file not found: {gold}")
+    lines = content.splitlines()
+    for lineno, row in jsonl.objects(content, gold):  # a malformed line names the file and line
+        line = lines[lineno - 1]
         text, doc = gold_key(str(row.get("text", ""))), row.get("doc_id")
         if not any(k[1] == text and (doc is None or k[0] == doc) for k in replaced):
             kept.append(line)
