@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 ## Speed and memory against references, measured side by side.
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[bench]'
+	$(BIN)/python -m pip install -qq -c requirements.lock -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 ## The MLflow dashboard on the default store.
