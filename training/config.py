@@ -78,37 +78,44 @@ class CleaningConfig(Strict):
         return patterns
 
 
+# Titles are abbreviations too; only after a title is a capitalised word never a new sentence.
+_TITLES = frozenset(
+    [
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+        "Prof",
+        "Gen",
+        "Lt",
+        "Col",
+        "Maj",
+        "Capt",
+        "Sgt",
+        "Adm",
+        "Cmdr",
+        "Sen",
+        "Rep",
+        "Gov",
+        "Amb",
+        "Pres",
+        "Rev",
+        "Hon",
+        "St",
+        "Mt",
+        "No",
+        "Nos",
+    ]
+)
+
+
 class SegmentationConfig(Strict):
     """Abbreviation lists that keep the segmenter from cutting after ``Gen.`` or ``U.S.``."""
 
-    abbreviations: frozenset[str] = frozenset(
+    abbreviations: frozenset[str] = _TITLES | frozenset(
         [
-            "Mr",
-            "Mrs",
-            "Ms",
-            "Dr",
-            "Prof",
-            "Gen",
-            "Lt",
-            "Col",
-            "Maj",
-            "Capt",
-            "Sgt",
-            "Adm",
-            "Cmdr",
-            "Sen",
-            "Rep",
-            "Gov",
-            "Amb",
-            "Pres",
-            "Rev",
-            "Hon",
-            "St",
-            "Mt",
             "Jr",
             "Sr",
-            "No",
-            "Nos",
             "Art",
             "Vol",
             "Fig",
@@ -142,34 +149,7 @@ class SegmentationConfig(Strict):
             "al",
         ]
     )
-    titles: frozenset[str] = frozenset(
-        [
-            "Mr",
-            "Mrs",
-            "Ms",
-            "Dr",
-            "Prof",
-            "Gen",
-            "Lt",
-            "Col",
-            "Maj",
-            "Capt",
-            "Sgt",
-            "Adm",
-            "Cmdr",
-            "Sen",
-            "Rep",
-            "Gov",
-            "Amb",
-            "Pres",
-            "Rev",
-            "Hon",
-            "St",
-            "Mt",
-            "No",
-            "Nos",
-        ]
-    )
+    titles: frozenset[str] = _TITLES
     sentence_starters: frozenset[str] = frozenset(
         [
             "The",
