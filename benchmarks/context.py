@@ -133,20 +133,25 @@ def champion(ctx: Context) -> tuple[Path | None, Path | None, str]:
 
     if not json.loads((model / "metadata.json").read_text(encoding="utf-8")).get("encoders"):
         return model, ds, how
-    stand_in = ctx.work / "tfidf-stand-in"
-    if not (stand_in / "metadata.json").is_file():
-        import subprocess
-        import sys
-
-        subprocess.run([sys.executable, "-c", _STAND_IN, str(ds), str(stand_in)], check=True, cwd=ctx.root)
     return (
-        stand_in,
+        stand_in(ctx, ds),
         ds,
         (
             f"a logreg-word_char export fitted on {ds.name} by the benchmark, in place of {how}, "
             "which references a sentence encoder (measured in the encoder section)"
         ),
     )
+
+
+def stand_in(ctx: Context, dataset: Path) -> Path:
+    """A logreg-word_char export fitted on ``dataset``'s gold sentences (once per run)."""
+    folder = ctx.work / "tfidf-stand-in"
+    if not (folder / "metadata.json").is_file():
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, "-c", _STAND_IN, str(dataset), str(folder)], check=True, cwd=ctx.root)
+    return folder
 
 
 def _chosen(ctx: Context) -> tuple[Path | None, Path | None, str]:

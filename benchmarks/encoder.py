@@ -11,12 +11,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from benchmarks.context import Context
-from benchmarks.measure import Row, median, ratio, repeat, run, stance_exe
+from benchmarks.context import Context, champion, stand_in
+from benchmarks.measure import Row, median, mib, ratio, repeat, run, stance_exe
+from benchmarks.predict import SENTENCE
 
 PREDICT_MIN = 1000.0  # sentences/s of `stance predict --input` for an encoder champion (issue target)
+COLD_MAX = 3.0  # one sentence, cold process: at most this many times the TF-IDF champion's time
+MEMORY_MAX = 1.2  # peak RSS on ten times the lines, against the smaller file
+MEMORY_BATCH = 256  # --batch-size of the memory rows: many batches even in the smaller file
 
 
 def _job(ctx: Context, *args: str, env: dict[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
@@ -83,10 +88,15 @@ def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row
     return rows
 
 
+def _backends() -> list[str]:
+    """The encoder backends this machine can run ``stance predict`` with."""
+    return ["torch"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
+
+
 def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> list[Row]:
     """`stance predict` with a logreg-minilm export, encoder run by torch and by ONNX Runtime, against plain ST."""
     env = _onnx_env(ctx)
-    backends = ["torch"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
+    backends = _backends()
     out, cmds, made = [], [], {}
     for backend in backends:
         key = "encoder.predict" + ("" if backend == "torch" else f"_{backend}")
@@ -138,6 +148,84 @@ def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> 
             )
         )
     return out
+
+
+def _cold_rows(ctx: Context, dataset: Path, backends: list[str]) -> list[Row]:
+    """One sentence in a new process: each encoder export against the TF-IDF champion, interleaved."""
+    tfidf, _ds, how = champion(ctx)
+    if tfidf is None:  # no champion at hand (a fresh clone): the TF-IDF candidate, fitted on the same dataset
+        tfidf, how = stand_in(ctx, dataset), f"a logreg-word_char export fitted on {dataset.name} by the benchmark"
+    out = [
+        Row(
+            "encoder.single_cold" + ("" if b == "torch" else f"_{b}"),
+            f"`stance predict` one sentence, cold process, logreg-minilm export, encoder on {b}",
+            unit="s",
+            reference_what="the same command with the TF-IDF champion",
+            target=f"ratio <= {COLD_MAX}",
+            command=f'stance predict --model EXPORT_{b.upper()} "{SENTENCE}"',
+        )
+        for b in backends
+    ]
+    env = _onnx_env(ctx)
+    cmds = [[*stance_exe(), "predict", "--model", str(m), SENTENCE] for m in _folders(ctx, backends)]
+    cmds.append([*stance_exe(), "predict", "--model", str(tfidf), SENTENCE])
+    for cmd in cmds:
+        run(cmd, cwd=ctx.work, env=env)  # warm the file cache: "cold" is a new process
+    runs = repeat(ctx.sizes.predict_repeats, *[lambda c=c: run(c, cwd=ctx.work, env=env) for c in cmds])
+    reference = median([r.seconds for r in runs[-1]])
+    for row, side in zip(out, runs):
+        bad = [r for r in side + runs[-1] if r.returncode != 0]
+        if bad:
+            row.failed(bad[0].stderr.strip().splitlines()[-1] if bad[0].stderr.strip() else "a run failed")
+            continue
+        row.value, row.reference, row.runs = median([r.seconds for r in side]), reference, len(side)
+        row.ratio = ratio(row.value, reference)
+        row.ok = row.ratio is not None and row.ratio <= COLD_MAX
+        row.note = (
+            f"peak RSS {mib(median([r.peak_rss for r in side])):.0f} MiB vs "
+            f"{mib(median([r.peak_rss for r in runs[-1]])):.0f} MiB; TF-IDF side: {how}"
+        )
+    if "onnx" not in backends:
+        out.append(
+            Row("encoder.single_cold_onnx", "`stance predict` one sentence, cold process, encoder on onnx").failed(
+                "onnxruntime and onnx not installed (pip install -e '.[bench]'; make bench does)"
+            )
+        )
+    return out
+
+
+def _folders(ctx: Context, backends: list[str]) -> list[Path]:
+    """The exports :func:`_predict_rows` wrote, one per backend."""
+    return [ctx.work / f"encoder-export-{b}" for b in backends]
+
+
+def _memory_row(ctx: Context, backend: str, n: int) -> Row:
+    """Peak RSS of `stance predict` on ten times the lines: flat if the command streams."""
+    row = Row(
+        "encoder.memory",
+        f"`stance predict` peak RSS, {10 * n:,} lines, logreg-minilm export, encoder on {backend}",
+        unit="MiB",
+        reference_what=f"same on {n:,} lines",
+        target=f"ratio <= {MEMORY_MAX}",
+        command=f"stance predict --model EXPORT --input LINES --batch-size {MEMORY_BATCH} --output out.jsonl",
+    )
+    (folder,) = _folders(ctx, [backend])
+    sides = []
+    for count in (n, 10 * n):
+        cmd = [*stance_exe(), "predict", "--model", str(folder), "--input", str(ctx.lines(count))]
+        cmd += ["--batch-size", str(MEMORY_BATCH), "--output", str(ctx.work / "out.jsonl")]
+        r = run(cmd, cwd=ctx.work, env=_onnx_env(ctx), timeout=7200)
+        if r.returncode != 0:
+            return row.failed(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "a run failed")
+        sides.append(r)
+    row.value, row.reference, row.runs = mib(sides[1].peak_rss), mib(sides[0].peak_rss), 1
+    row.ratio = ratio(row.value, row.reference)
+    row.ok = row.ratio is not None and row.ratio <= MEMORY_MAX
+    row.note = (
+        f"{10 * n:,} lines take {sides[1].seconds / 60:.0f} min here; the issue's 1,000,000 would take about "
+        f"{1_000_000 / (10 * n / sides[1].seconds) / 3600:.1f} h, so the flatness is measured at this scale"
+    )
+    return row
 
 
 def _ceiling_row(ctx: Context, lines: str) -> Row:
@@ -195,6 +283,8 @@ def rows(ctx: Context) -> list[Row]:
     for make in (
         lambda: _backend_rows(ctx, str(dataset), lines, pool),
         lambda: _predict_rows(ctx, str(dataset), lines, pool, n),
+        lambda: _cold_rows(ctx, dataset, _backends()),
+        lambda: [_memory_row(ctx, "torch", 100 if ctx.sizes.train_quick else 2_000)],
         lambda: [_ceiling_row(ctx, lines)],
         lambda: [_finetune_row(ctx, str(dataset), pool)],
     ):

@@ -46,6 +46,9 @@ ROWS = {
     "encoder.predict",
     "encoder.predict_onnx",
     "encoder.finetune_fit",
+    "encoder.single_cold",
+    "encoder.single_cold_onnx",
+    "encoder.memory",
     "encoder.ceiling",
     "cluster.train_1",
     "cluster.train_2",
@@ -70,6 +73,9 @@ WITH_REFERENCE = {
     "encoder.predict",
     "encoder.predict_onnx",
     "encoder.finetune_fit",
+    "encoder.single_cold",
+    "encoder.single_cold_onnx",
+    "encoder.memory",
     "encoder.ceiling",
     "cluster.train_1",
     "cluster.train_2",
@@ -228,7 +234,17 @@ def _check_rows(rows: dict, proc: subprocess.CompletedProcess) -> None:
             # Without the bench extra the rows stay, saying why they are empty.
             assert "fasttext is not installed" in r["note"], r
             continue
-        if key in ("encoder.st", "encoder.onnx_fp32", "encoder.onnx_int8", "encoder.predict_onnx") and not has_onnx:
+        if (
+            key
+            in (
+                "encoder.st",
+                "encoder.onnx_fp32",
+                "encoder.onnx_int8",
+                "encoder.predict_onnx",
+                "encoder.single_cold_onnx",
+            )
+            and not has_onnx
+        ):
             assert "not installed (pip install -e '.[bench]'" in r["note"], r
             continue
         assert r["value"] is not None, (key, r["note"], proc.stderr[-3000:])
