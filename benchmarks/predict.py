@@ -42,6 +42,36 @@ else:
 """
 
 
+_GUARDED = "from training.persistence.skops_import import skops_io; skops_io()"
+
+
+def _skops_import_row(ctx: Context) -> Row:
+    """``skops.io`` imported through :mod:`training.persistence.skops_import` against a plain import."""
+    row = Row(
+        "predict.skops_import",
+        "importing skops.io with torch kept out (training.persistence.skops_import)",
+        unit="s",
+        reference_what='`python -c "import skops.io"`, which imports torch through scikit-learn',
+        target="(information: the gain that keeps this guard)",
+        command=f'python -c "{_GUARDED}"',
+    )
+    ours_cmd, ref_cmd = [sys.executable, "-c", _GUARDED], [sys.executable, "-c", "import skops.io"]
+    run(ours_cmd, cwd=ctx.root)  # warm the file cache
+    run(ref_cmd, cwd=ctx.root)
+    ours, ref = repeat(
+        ctx.sizes.predict_repeats, lambda: run(ours_cmd, cwd=ctx.root), lambda: run(ref_cmd, cwd=ctx.root)
+    )
+    if any(r.returncode != 0 for r in ours + ref):
+        return row.failed("an import failed")
+    row.value, row.reference, row.runs = median([r.seconds for r in ours]), median([r.seconds for r in ref]), len(ours)
+    row.ratio = ratio(row.value, row.reference)
+    row.note = (
+        f"peak RSS {mib(median([r.peak_rss for r in ours])):.0f} MiB vs {mib(median([r.peak_rss for r in ref])):.0f} MiB; "
+        "every `stance predict` and model load pays this import"
+    )
+    return row
+
+
 def rows(ctx: Context) -> list[Row]:
     """Cold single sentence, batch throughput and streaming memory of ``stance predict``."""
     batch_n, big_n = ctx.sizes.batch_lines, ctx.sizes.memory_lines
@@ -77,10 +107,15 @@ def rows(ctx: Context) -> list[Row]:
         target=f"ratio <= {MEMORY_MAX}",
         command=f"stance predict --model EXPORT --input GENERATED_{big_n}.txt --output out.jsonl",
     )
+    try:
+        guard = _skops_import_row(ctx)
+    except Exception as exc:  # one failing measurement must not hide the others
+        guard = Row("predict.skops_import", "skops.io import").failed(str(exc))
     out = [single, batch, batch_proc, memory]
     model, _dataset, how = champion(ctx)
     if model is None:
-        return [r.failed(how) for r in out]
+        return [r.failed(how) for r in out] + [guard]
+    out.append(guard)
     ctx.notes.append(f"predict and reference measured on {how}")
     skops_file = model / "model.skops"
     stance = stance_exe()

@@ -63,7 +63,9 @@ def dump_bytes(estimator: Any) -> bytes:
 
     Fitted vocabularies are compacted first (see :func:`_compact_vocabularies`).
     """
-    import skops.io as sio
+    from training.persistence.skops_import import skops_io
+
+    sio = skops_io()
 
     _compact_vocabularies(estimator)
     try:

@@ -123,7 +123,9 @@ def load_model_file(path: str | Path) -> Any:
     Two checks run before any object is built: every type the schema names must be trusted, and
     skops' own audit must pass with those names as its trusted list.
     """
-    import skops.io as sio
+    from training.persistence.skops_import import skops_io
+
+    sio = skops_io()  # before any other skops name: see skops_import
     from skops.io.exceptions import UntrustedTypesFoundException
 
     path = Path(path)
