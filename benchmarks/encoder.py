@@ -49,10 +49,7 @@ def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row
     if missing:
         for key in ("onnx_fp32", "onnx_int8"):
             rows.append(Row(f"encoder.{key}", f"all-MiniLM-L6-v2 through ONNX Runtime ({key[5:]})", unit="sentences/s"))
-        return [
-            r.failed(f"{' and '.join(missing)} not installed (pip install -e '.[bench]'; make bench does)")
-            for r in rows
-        ]
+        return [r.failed(f"{' and '.join(missing)} not installed (pip install onnxruntime onnx)") for r in rows]
     res = _job(
         ctx,
         "backends",
@@ -144,7 +141,7 @@ def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> 
     if "onnx" not in backends:
         out.append(
             Row("encoder.predict_onnx", f"`stance predict --input` {n:,} generated sentences, encoder on onnx").failed(
-                "onnxruntime and onnx not installed (pip install -e '.[bench]'; make bench does)"
+                "onnxruntime and onnx not installed (pip install onnxruntime onnx)"
             )
         )
     return out
@@ -188,7 +185,7 @@ def _cold_rows(ctx: Context, dataset: Path, backends: list[str]) -> list[Row]:
     if "onnx" not in backends:
         out.append(
             Row("encoder.single_cold_onnx", "`stance predict` one sentence, cold process, encoder on onnx").failed(
-                "onnxruntime and onnx not installed (pip install -e '.[bench]'; make bench does)"
+                "onnxruntime and onnx not installed (pip install onnxruntime onnx)"
             )
         )
     return out

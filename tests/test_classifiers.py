@@ -114,3 +114,6 @@ def test_the_soft_vote_averages_its_members_probabilities() -> None:
     assert np.allclose(vote.predict_proba(texts), expected)
     with pytest.raises(ValueError, match="tfidf must be one of"):
         reg.build_classifier("soft_vote", {"tfidf": "embedding"}, 0)
+    onnx = reg.build_classifier("soft_vote", {"backend": "onnx"}, 0)
+    assert onnx.named_estimators["encoder"].named_steps["features"].backend == "onnx"
+    assert vote.named_estimators["encoder"].named_steps["features"].backend == "torch"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import ValidationError
-from training.config import DEFAULT_SEED
+from training.config import DEFAULT_SEED, load_config
 from training.errors import StanceError
 from training.train_config import (
     CandidateConfig,
@@ -106,13 +106,23 @@ def test_encoders_come_from_fixed_parameters_grids_and_defaults() -> None:
     assert vote.encoders == ("hashing",)
 
 
-def test_encoder_backends_are_torch_unless_embeddings_ask_for_onnx() -> None:
+def test_encoder_backends_are_torch_unless_embeddings_or_votes_ask_for_onnx() -> None:
     onnx = CandidateConfig(
         name="e", features="embedding", classifier="logreg", feature_search={"backend": ["torch", "onnx"]}
     )
     assert onnx.encoder_backends == (("all-MiniLM-L6-v2", "onnx"), ("all-MiniLM-L6-v2", "torch"))
     vote = CandidateConfig(name="v", features="none", classifier="soft_vote")
     assert vote.encoder_backends == (("all-MiniLM-L6-v2", "torch"),)
+    vote_onnx = CandidateConfig(name="v", features="none", classifier="soft_vote", params={"backend": "onnx"})
+    assert vote_onnx.encoder_backends == (("all-MiniLM-L6-v2", "onnx"),)
+
+
+def test_the_shipped_encoder_candidates_run_on_onnx_runtime() -> None:
+    """configs/train.yaml serves its encoder candidates without torch (README, "Prediction speed")."""
+    cfg = load_config(ROOT / "configs/train.yaml", TrainConfig)
+    pairs = {c.name: c.encoder_backends for c in cfg.candidates if c.encoders}
+    assert set(pairs) == {"logreg-minilm", "knn-minilm", "vote-word_char+minilm"}
+    assert set(pairs.values()) == {(("all-MiniLM-L6-v2", "onnx"),)}
 
 
 @pytest.mark.parametrize(

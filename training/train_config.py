@@ -121,10 +121,14 @@ class CandidateConfig(Strict):
 
     @property
     def encoder_backends(self) -> tuple[tuple[str, str], ...]:
-        """``(encoder, backend)`` pairs this candidate runs (the backend is torch except for onnx embeddings)."""
+        """``(encoder, backend)`` pairs this candidate runs (torch unless its embedding or vote asks for onnx)."""
+        from training.classifiers import CLASSIFIERS
+
         backends: tuple[Any, ...] = ("torch",)
         if self.features == "embedding":
             backends = self.feature_search.get("backend") or (self.feature_params.get("backend", "torch"),)
+        elif "backend" in CLASSIFIERS[self.classifier].param_names:
+            backends = self.search.get("backend") or (self.params.get("backend", "torch"),)
         return tuple(sorted((n, str(b)) for n in self.encoders for b in backends))
 
     @property

@@ -148,8 +148,9 @@ def soft_vote(
     encoder: str = "all-MiniLM-L6-v2",
     embed_C: float = 2.0,
     tfidf_weight: float = 0.5,
+    backend: str = "torch",
 ) -> Any:
-    """A soft vote of TF-IDF logistic regression and encoder-vector logistic regression."""
+    """A soft vote of TF-IDF logistic regression and encoder-vector logistic regression (encoder run by ``backend``)."""
     from sklearn.ensemble import VotingClassifier
     from sklearn.pipeline import Pipeline
 
@@ -163,7 +164,7 @@ def soft_vote(
     # candidate; the vote averages their probabilities.
     members = [
         ("tfidf", Pipeline([("features", TFIDF[tfidf]()), ("clf", logreg(seed, C=tfidf_C))])),
-        ("encoder", Pipeline([("features", embedding(encoder)), ("clf", logreg(seed, C=embed_C))])),
+        ("encoder", Pipeline([("features", embedding(encoder, backend=backend)), ("clf", logreg(seed, C=embed_C))])),
     ]
     return VotingClassifier(members, voting="soft", weights=[tfidf_weight, 1.0 - tfidf_weight])
 
