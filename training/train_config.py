@@ -193,21 +193,21 @@ def _default_candidates() -> tuple[CandidateConfig, ...]:
             name="logreg-minilm",
             features="embedding",
             classifier="logreg",
-            feature_params={"encoder": "all-MiniLM-L6-v2"},
+            feature_params={"encoder": "all-MiniLM-L6-v2", "backend": "onnx"},
             search={"C": (1.0, 4.0)},
         ),
         c(
             name="knn-minilm",
             features="embedding",
             classifier="knn",
-            feature_params={"encoder": "all-MiniLM-L6-v2"},
+            feature_params={"encoder": "all-MiniLM-L6-v2", "backend": "onnx"},
             search={"n_neighbors": (5, 15)},
         ),
         c(
             name="vote-word_char+minilm",
             features="none",
             classifier="soft_vote",
-            params={"tfidf": "word_char", "encoder": "all-MiniLM-L6-v2"},
+            params={"tfidf": "word_char", "encoder": "all-MiniLM-L6-v2", "backend": "onnx"},
         ),
     )
 
