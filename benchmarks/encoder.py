@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.context import Context, champion, stand_in
-from benchmarks.measure import Row, median, mib, ratio, repeat, run, stance_exe
+from benchmarks.measure import Row, Run, median, mib, ratio, repeat, run, stance_exe
 from benchmarks.predict import SENTENCE
 
 PREDICT_MIN = 1000.0  # sentences/s of `stance predict --input` for an encoder champion (issue target)
@@ -85,6 +85,12 @@ def _backend_rows(ctx: Context, dataset: str, lines: str, pool: int) -> list[Row
     return rows
 
 
+def _why(failed: Run) -> str:
+    """The last line a failed run wrote to stderr: what the row says instead of a figure."""
+    lines = failed.stderr.strip().splitlines()
+    return lines[-1] if lines else "a run failed"
+
+
 def _backends() -> list[str]:
     """The encoder backends this machine can run ``stance predict`` with."""
     return ["torch"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
@@ -128,7 +134,7 @@ def _predict_rows(ctx: Context, dataset: str, lines: str, pool: int, n: int) -> 
     for row, backend, side in zip(out, backends, runs):
         bad = [r for r in side + runs[-1] if r.returncode != 0]
         if bad:
-            row.failed(bad[0].stderr.strip().splitlines()[-1] if bad[0].stderr.strip() else "a run failed")
+            row.failed(_why(bad[0]))
             continue
         row.value, row.reference = n / median([r.seconds for r in side]), reference
         row.ratio = ratio(row.value, row.reference)
@@ -173,7 +179,7 @@ def _cold_rows(ctx: Context, dataset: Path, backends: list[str]) -> list[Row]:
     for row, side in zip(out, runs):
         bad = [r for r in side + runs[-1] if r.returncode != 0]
         if bad:
-            row.failed(bad[0].stderr.strip().splitlines()[-1] if bad[0].stderr.strip() else "a run failed")
+            row.failed(_why(bad[0]))
             continue
         row.value, row.reference, row.runs = median([r.seconds for r in side]), reference, len(side)
         row.ratio = ratio(row.value, reference)
@@ -213,7 +219,7 @@ def _memory_row(ctx: Context, backend: str, n: int) -> Row:
         cmd += ["--batch-size", str(MEMORY_BATCH), "--output", str(ctx.work / "out.jsonl")]
         r = run(cmd, cwd=ctx.work, env=_onnx_env(ctx), timeout=7200)
         if r.returncode != 0:
-            return row.failed(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "a run failed")
+            return row.failed(_why(r))
         sides.append(r)
     row.value, row.reference, row.runs = mib(sides[1].peak_rss), mib(sides[0].peak_rss), 1
     row.ratio = ratio(row.value, row.reference)
